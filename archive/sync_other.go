@@ -1,0 +1,11 @@
+//go:build !linux
+
+package archive
+
+import (
+	"errors"
+	"os"
+)
+
+// syncFS has no portable equivalent; callers fall back to per-file fsync.
+func syncFS(f *os.File) error { return errors.ErrUnsupported }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailark/mailark/archive"
+	"github.com/mailark/mailark/importers"
+	emlimp "github.com/mailark/mailark/importers/eml"
+	maildirimp "github.com/mailark/mailark/importers/maildir"
+	mboximp "github.com/mailark/mailark/importers/mbox"
+	"github.com/mailark/mailark/mbox"
+	"github.com/spf13/cobra"
+)
+
+func newImportCommand(g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "import",
+		Short: "Import mail into the archive",
+		Long: `Import mail into the archive. Every importer streams (memory stays flat
+whatever the size of the source), stores each distinct message once, and can
+be interrupted and run again: nothing is lost and nothing is stored twice.`,
+	}
+	c.AddCommand(newImportMboxCommand(g), newImportMaildirCommand(g), newImportEMLCommand(g))
+	return c
+}
+
+// importOptions are the flags the local importers share.
+type importOptions struct {
+	account string
+	folder  string
+}
+
+func (o *importOptions) addFlags(c *cobra.Command, folderHelp string) {
+	c.Flags().StringVar(&o.account, "account", "local", "account the messages are filed under")
+	if folderHelp != "" {
+		c.Flags().StringVar(&o.folder, "folder", "", folderHelp)
+	}
+}
+
+func newImportMboxCommand(g *globalOptions) *cobra.Command {
+	var o importOptions
+	var format string
+	var noLabels bool
+	c := &cobra.Command{
+		Use:   "mbox FILE...",
+		Short: "Import mbox files (mboxrd, mboxo, Google Takeout, Thunderbird)",
+		Long: `Import one or more mbox files. Messages go to INBOX unless --folder says
+otherwise; a Google Takeout file's X-Gmail-Labels put each message into the
+folders of its labels (Inbox, Sent, your labels; a message with no such label
+goes to Archive). The From_ line's date is kept as the internal date, and
+Thunderbird's X-Mozilla-Status and mutt's Status/X-Status become flags.
+
+mboxrd (">From " quoting of every ">*From " line) is read by default; use
+--format mboxo for files that quote only "From " (Thunderbird, older tools).
+An interrupted import resumes at the last committed message.`,
+		Example: `  mailark import mbox ~/Takeout/Mail/All\ mail\ Including\ Spam\ and\ Trash.mbox
+  mailark import mbox --account old --folder Lists/golang golang.mbox`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var f mbox.Format
+			switch format {
+			case "mboxrd":
+				f = mbox.MboxRD
+			case "mboxo":
+				f = mbox.MboxO
+			default:
+				return &usageError{fmt.Errorf("--format %q: want mboxrd or mboxo", format)}
+			}
+			return runImport(cmd.Context(), g, "import mbox", args, o, func(ctx context.Context, w *archive.Writer, add func(importers.Source, int64, int64) error) error {
+				for _, path := range args {
+					resume, _, err := w.State(ctx, mboximp.StateSource(absPath(path)), "offset")
+					if err != nil {
+						return err
+					}
+					src, err := mboximp.Open(path, resume, mboximp.Options{Format: f, Labels: !noLabels})
+					if err != nil {
+						return err
+					}
+					if off := src.Resumed(); off > 0 {
+						g.log.Info("resuming", "file", path, "offset", off)
+					}
+					err = add(src, 0, src.Total())
+					src.Close()
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+	o.addFlags(c, "put every message into this folder (default INBOX, or the Gmail labels)")
+	c.Flags().StringVar(&format, "format", "mboxrd", "quoting convention: mboxrd or mboxo")
+	c.Flags().BoolVar(&noLabels, "no-labels", false, "ignore X-Gmail-Labels")
+	return withExitStatus(c)
+}
+
+func newImportMaildirCommand(g *globalOptions) *cobra.Command {
+	var o importOptions
+	c := &cobra.Command{
+		Use:   "maildir DIR",
+		Short: "Import a Maildir or Maildir++ tree, keeping its folders and flags",
+		Long: `Import an existing Maildir tree: Maildir++ (Dovecot, Courier: INBOX at the
+top, subfolders as .Name directories) or nested directories each with
+cur/new/tmp. The folder tree is kept, flags come from the file names
+(and Dovecot's dovecot-keywords), the internal date from each file's mtime.
+The source tree is only read.`,
+		Example: `  mailark import maildir ~/Maildir --account home`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd.Context(), g, "import maildir", args, o, func(ctx context.Context, w *archive.Writer, add func(importers.Source, int64, int64) error) error {
+				src, err := maildirimp.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				n, b := src.Total()
+				return add(src, n, b)
+			})
+		},
+	}
+	o.addFlags(c, "")
+	return withExitStatus(c)
+}
+
+func newImportEMLCommand(g *globalOptions) *cobra.Command {
+	var o importOptions
+	c := &cobra.Command{
+		Use:   "eml PATH...",
+		Short: "Import .eml files, or directories of them",
+		Long: `Import .eml files. A directory is searched for *.eml files; files in a
+subdirectory A/B go to folder A/B (the layout 'export eml' writes), others to
+INBOX, unless --folder names one folder for all. The internal date is the
+Date header, or the file's mtime when there is none.`,
+		Example: `  mailark import eml ~/Downloads/*.eml --folder Saved`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd.Context(), g, "import eml", args, o, func(ctx context.Context, w *archive.Writer, add func(importers.Source, int64, int64) error) error {
+				src, err := emlimp.Open(args)
+				if err != nil {
+					return err
+				}
+				defer src.Close()
+				n, b := src.Total()
+				return add(src, n, b)
+			})
+		},
+	}
+	o.addFlags(c, "put every message into this folder (default: INBOX, or the subdirectory)")
+	return withExitStatus(c)
+}
+
+// importReport is the JSON form of a finished import.
+type importReport struct {
+	Command  string               `json:"command"`
+	Status   string               `json:"status"`
+	Seconds  float64              `json:"seconds"`
+	Counts   archive.RunCounts    `json:"counts"`
+	Problems []archive.RunProblem `json:"problems"`
+	Error    string               `json:"error,omitempty"`
+}
+
+// runImport is the frame every import shares: open, audit-log, deliver,
+// commit, report. body calls add once per source.
+func runImport(ctx context.Context, g *globalOptions, command string, args []string, o importOptions,
+	body func(ctx context.Context, w *archive.Writer, add func(src importers.Source, msgs, bytes int64) error) error) error {
+	a, err := openArchive(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	run, err := a.BeginRun(ctx, command, strings.Join(args, " "))
+	if err != nil {
+		return err
+	}
+	w, err := a.NewWriter(ctx)
+	if err != nil {
+		return err
+	}
+	prog := newProgress(g, "importing")
+	rep := &importers.Report{}
+	start := time.Now()
+	opts := importers.Options{Account: o.account, Folder: o.folder, Progress: prog, Logger: g.log}
+	err = body(ctx, w, func(src importers.Source, msgs, bytes int64) error {
+		prog.AddTotal(msgs, bytes)
+		return importers.Run(ctx, w, src, opts, rep)
+	})
+	// What was delivered completely is kept, even when the run was
+	// interrupted: commit with a context that is not cancelled.
+	if cerr := w.Commit(context.WithoutCancel(ctx)); cerr != nil {
+		w.Abort()
+		err = errors.Join(err, cerr)
+	}
+	prog.Finish()
+
+	run.Counts, run.Problems = rep.RunCounts, rep.Problems
+	switch {
+	case ctx.Err() != nil:
+		run.Status = archive.RunInterrupted
+	case err != nil:
+		run.Status = archive.RunFailed
+	case rep.Failed > 0:
+		run.Status = archive.RunPartial
+	default:
+		run.Status = archive.RunOK
+	}
+	if ferr := a.FinishRun(run); ferr != nil {
+		err = errors.Join(err, ferr)
+	}
+	printImportReport(g, command, run, time.Since(start), err)
+	if err != nil {
+		return err
+	}
+	if rep.Failed > 0 {
+		return errPartial
+	}
+	return nil
+}
+
+func printImportReport(g *globalOptions, command string, run *archive.Run, d time.Duration, err error) {
+	c := run.Counts
+	if g.json {
+		r := importReport{Command: command, Status: run.Status, Seconds: d.Seconds(), Counts: c, Problems: run.Problems}
+		if r.Problems == nil {
+			r.Problems = []archive.RunProblem{}
+		}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		printJSON(g.stdout, r)
+		return
+	}
+	for _, p := range run.Problems {
+		kind := "warning"
+		if p.Fatal {
+			kind = "failed"
+		}
+		fmt.Fprintf(g.stderr, "%s: %s: %s\n", kind, p.Where, p.Error)
+	}
+	total := c.New + c.Linked + c.Existing
+	fmt.Fprintf(g.stdout, "%s: %d messages: %d new, %d duplicates linked, %d already archived, %d near-duplicates, %d failed; %s stored in %.1fs\n",
+		command, total, c.New, c.Linked, c.Existing, c.NearDups, c.Failed, humanBytes(c.Bytes), d.Seconds())
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

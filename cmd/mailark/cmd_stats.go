@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+func newStatsCommand(g *globalOptions) *cobra.Command {
+	return withExitStatus(&cobra.Command{
+		Use:   "stats",
+		Short: "Count messages, bytes and dedup savings per account, folder and year",
+		Long: `Print what the archive holds: messages (folder entries, what a mail
+client counts), unique messages (distinct bytes), bytes received vs bytes
+stored (what deduplication saved), near-duplicates (same Message-ID, other
+bytes; all kept), and counts per account, folder and year. Reads the catalog
+only, so it works while an import runs.`,
+		Example: "  mailark stats\n  mailark stats --json",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			a, err := openArchiveReadOnly(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			s, err := a.Stats(ctx)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(g.stdout, s)
+			}
+			w := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "archive\t%s\n", a.Dir())
+			fmt.Fprintf(w, "messages\t%d\n", s.Messages)
+			fmt.Fprintf(w, "unique messages\t%d\n", s.Unique)
+			fmt.Fprintf(w, "near-duplicates\t%d\n", s.NearDups)
+			fmt.Fprintf(w, "bytes received\t%s\n", humanBytes(s.BytesReceived))
+			fmt.Fprintf(w, "bytes stored\t%s (dedup saved %s)\n", humanBytes(s.BytesStored), humanBytes(s.Saved()))
+			w.Flush()
+			fmt.Fprintln(g.stdout)
+			w = tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintf(w, "account\tfolder\tmessages\tbytes\t\n")
+			for _, ac := range s.Accounts {
+				for _, f := range ac.Folders {
+					fmt.Fprintf(w, "%s\t%s\t%d\t%s\t\n", ac.Name, f.Name, f.Messages, humanBytes(f.Bytes))
+				}
+				fmt.Fprintf(w, "%s\t(all)\t%d\t%s\t\n", ac.Name, ac.Messages, humanBytes(ac.Bytes))
+			}
+			w.Flush()
+			if len(s.Years) > 0 {
+				fmt.Fprintln(g.stdout)
+				w = tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintf(w, "year\tmessages\tbytes\t\n")
+				for _, y := range s.Years {
+					fmt.Fprintf(w, "%d\t%d\t%s\t\n", y.Year, y.Messages, humanBytes(y.Bytes))
+				}
+				w.Flush()
+			}
+			return nil
+		},
+	})
+}

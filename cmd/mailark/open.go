@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/mailark/mailark/archive"
+)
+
+// openArchive opens the archive for writing, creating it first when the
+// directory does not exist (or is empty), so that a first import just works.
+func openArchive(ctx context.Context, g *globalOptions) (*archive.Archive, error) {
+	if _, err := os.Stat(filepath.Join(g.archiveDir, "catalog.db")); errors.Is(err, os.ErrNotExist) {
+		if empty, _ := dirEmptyOrMissing(g.archiveDir); empty {
+			if err := archive.Init(ctx, g.archiveDir); err != nil {
+				return nil, err
+			}
+			g.log.Info("created a new archive", "dir", g.archiveDir)
+		}
+	}
+	return archive.Open(ctx, g.archiveDir, archive.Options{Logger: g.log})
+}
+
+// openArchiveReadOnly opens without the lock, for commands that only read.
+func openArchiveReadOnly(ctx context.Context, g *globalOptions) (*archive.Archive, error) {
+	return archive.Open(ctx, g.archiveDir, archive.Options{ReadOnly: true, Logger: g.log})
+}
+
+func dirEmptyOrMissing(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if err == io.EOF {
+		return true, nil
+	}
+	return false, err
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
