@@ -57,9 +57,9 @@ func (s Status) String() string {
 type Result struct {
 	ID      ID
 	Status  Status
-	UID     uint32 // the message's UID in its folder
-	Size    int64  // bytes as received and stored
-	NearDup bool   // another message with the same Message-ID and other bytes exists
+	UID     uint32    // the message's UID in its folder
+	Size    int64     // bytes as received and stored
+	NearDup bool      // another message with the same Message-ID and other bytes exists
 	Date    time.Time // the internal date this copy got
 	Header  HeaderInfo
 }
@@ -93,8 +93,8 @@ type Writer struct {
 	a       *Archive
 	tx      *sql.Tx
 	ops     []pendingOp
-	dirs    map[string]struct{} // cur/ directories touched by this batch
-	staged  map[string]struct{} // destination paths of this batch's ops
+	dirs    map[string]struct{}  // cur/ directories touched by this batch
+	staged  map[string]struct{}  // destination paths of this batch's ops
 	txStmts map[string]*sql.Stmt // statements prepared on tx
 	folders map[folderKey]*folderInfo
 	bytes   int64

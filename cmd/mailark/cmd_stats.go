@@ -40,7 +40,7 @@ only, so it works while an import runs.`,
 			fmt.Fprintf(w, "bytes stored\t%s (dedup saved %s)\n", humanBytes(s.BytesStored), humanBytes(s.Saved()))
 			w.Flush()
 			fmt.Fprintln(g.stdout)
-			w = tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+			w = tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "account\tfolder\tmessages\tbytes\t\n")
 			for _, ac := range s.Accounts {
 				for _, f := range ac.Folders {
