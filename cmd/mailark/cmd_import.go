@@ -168,6 +168,13 @@ type importReport struct {
 // commit, report. body calls add once per source.
 func runImport(ctx context.Context, g *globalOptions, command string, args []string, o importOptions,
 	body func(ctx context.Context, w *archive.Writer, add func(src importers.Source, msgs, bytes int64) error) error) error {
+	return runImportWith(ctx, g, command, args, o, body, nil)
+}
+
+// runImportWith is runImport with a hook that sees the finished run.
+func runImportWith(ctx context.Context, g *globalOptions, command string, args []string, o importOptions,
+	body func(ctx context.Context, w *archive.Writer, add func(src importers.Source, msgs, bytes int64) error) error,
+	done func(*archive.Run)) error {
 	a, err := openArchive(ctx, g)
 	if err != nil {
 		return err
@@ -212,6 +219,9 @@ func runImport(ctx context.Context, g *globalOptions, command string, args []str
 		err = errors.Join(err, ferr)
 	}
 	printImportReport(g, command, run, time.Since(start), err)
+	if done != nil {
+		done(run)
+	}
 	if err != nil {
 		return err
 	}

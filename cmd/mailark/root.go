@@ -84,7 +84,7 @@ they appear in.`,
 		&cobra.Group{ID: "archive", Title: "Archive:"},
 		&cobra.Group{ID: "import", Title: "Import:"},
 	)
-	for _, c := range []*cobra.Command{newInitCommand(g), newVerifyCommand(g), newStatsCommand(g)} {
+	for _, c := range []*cobra.Command{newInitCommand(g), newVerifyCommand(g), newStatsCommand(g), newDemoCommand(g)} {
 		c.GroupID = "archive"
 		root.AddCommand(c)
 	}
