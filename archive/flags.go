@@ -94,12 +94,5 @@ func FlagsFromInfo(info string) []string {
 	return NormalizeFlags(out)
 }
 
-// joinFlags and splitFlags store a flag list in one catalog column.
+// joinFlags stores a flag list in one catalog column.
 func joinFlags(flags []string) string { return strings.Join(flags, " ") }
-
-func splitFlags(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, " ")
-}

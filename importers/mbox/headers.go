@@ -10,10 +10,10 @@ import (
 
 // header holds the few fields the mbox importer reads before delivery.
 type header struct {
-	mozStatus         int64 // -1 if absent
-	status, xstatus   string
-	labels            []string // nil if no X-Gmail-Labels
-	hasUnread, hasMoz bool
+	mozStatus       int64 // -1 if absent
+	status, xstatus string
+	labels          []string // nil if no X-Gmail-Labels
+	hasUnread       bool
 }
 
 // scanHeader reads the fields it needs from the start of a message; a

@@ -113,37 +113,35 @@ func (s *Source) Total() int64 { return s.size - s.resumed }
 
 // Next returns the next message.
 func (s *Source) Next(ctx context.Context) (*importers.Message, error) {
-	for {
-		m, err := s.r.Next()
-		if err == io.EOF {
-			return nil, io.EOF
-		}
-		var fe *mbox.FormatError
-		if errors.As(err, &fe) {
-			// Not a message; the reader skips to the next separator.
-			return nil, &importers.MessageError{Position: fmt.Sprintf("mbox:%s@%d", s.path, fe.Offset), Err: err}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", s.path, err)
-		}
-		s.cur = m
-		im := &importers.Message{InternalDate: m.Date, Position: fmt.Sprintf("mbox:%s@%d", s.path, m.Offset)}
-		br := bufio.NewReaderSize(m.Body, 64<<10)
-		head, _ := br.Peek(64 << 10)
-		h := scanHeader(head)
-		im.Flags = h.flags()
-		if s.opts.Labels && h.labels != nil {
-			folders, flags := labelsToFolders(h.labels)
-			im.Folder = folders[0]
-			im.AlsoIn = folders[1:]
-			im.Flags = append(im.Flags, flags...)
-			if !h.hasUnread && containsFold(h.labels, "Opened") {
-				im.Flags = append(im.Flags, `\Seen`)
-			}
-		}
-		im.Body = &tailCheck{r: br, m: im}
-		return im, nil
+	m, err := s.r.Next()
+	if err == io.EOF {
+		return nil, io.EOF
 	}
+	var fe *mbox.FormatError
+	if errors.As(err, &fe) {
+		// Not a message; the reader skips to the next separator.
+		return nil, &importers.MessageError{Position: fmt.Sprintf("mbox:%s@%d", s.path, fe.Offset), Err: err}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", s.path, err)
+	}
+	s.cur = m
+	im := &importers.Message{InternalDate: m.Date, Position: fmt.Sprintf("mbox:%s@%d", s.path, m.Offset)}
+	br := bufio.NewReaderSize(m.Body, 64<<10)
+	head, _ := br.Peek(64 << 10)
+	h := scanHeader(head)
+	im.Flags = h.flags()
+	if s.opts.Labels && h.labels != nil {
+		folders, flags := labelsToFolders(h.labels)
+		im.Folder = folders[0]
+		im.AlsoIn = folders[1:]
+		im.Flags = append(im.Flags, flags...)
+		if !h.hasUnread && containsFold(h.labels, "Opened") {
+			im.Flags = append(im.Flags, `\Seen`)
+		}
+	}
+	im.Body = &tailCheck{r: br, m: im}
+	return im, nil
 }
 
 // Checkpoint is the offset after the message just delivered.
