@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS messages (
 	from_addr   TEXT    NOT NULL DEFAULT '',
 	path        TEXT    NOT NULL,          -- first stored copy, relative to ARCHIVE/maildir
 	added       INTEGER NOT NULL,          -- when archived, unix seconds
-	indexed     INTEGER NOT NULL DEFAULT 0 -- 1 once the search index has it
+	indexed     INTEGER NOT NULL DEFAULT 0, -- 1 once the search index has this version
+	version     INTEGER NOT NULL DEFAULT 0  -- bumped when folders or flags change
 );
 CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id) WHERE message_id <> '';
 CREATE INDEX IF NOT EXISTS messages_unindexed ON messages(id) WHERE indexed = 0;

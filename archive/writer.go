@@ -227,7 +227,7 @@ func (w *Writer) Deliver(ctx context.Context, r io.Reader, m Meta) (Result, erro
 		if err != nil {
 			return res, err
 		}
-		if _, err := w.exec(ctx, `UPDATE messages SET path = ? WHERE id = ?`, rel, msgID); err != nil {
+		if _, err := w.exec(ctx, `UPDATE messages SET path = ?, indexed = 0, version = version + 1 WHERE id = ?`, rel, msgID); err != nil {
 			return res, fmt.Errorf("repairing %s: %w", res.ID.Short(), err)
 		}
 		if err := os.Chtimes(tmp, date, date); err != nil {
@@ -323,6 +323,10 @@ func (w *Writer) place(ctx context.Context, fi *folderInfo, name string, res *Re
 			return *res, fmt.Errorf("looking up %s in %s: %w", res.ID.Short(), name, err)
 		}
 		res.Status = StatusLinked
+		// The index document lists the message's folders: have it redone.
+		if _, err := w.exec(ctx, `UPDATE messages SET indexed = 0, version = version + 1 WHERE id = ?`, msgID); err != nil {
+			return *res, fmt.Errorf("recording %s in %s: %w", res.ID.Short(), name, err)
+		}
 		w.stage(pendingOp{
 			src:  filepath.Join(w.a.MaildirRoot(), linkFrom),
 			dst:  filepath.Join(fi.dir, "cur", fileName(date, res.ID, flags)),

@@ -224,7 +224,14 @@ func TestKillAndResume(t *testing.T) {
 	writeMbox(t, mboxPath, keep)
 
 	clean := filepath.Join(t.TempDir(), "clean")
-	mustRun(t, clean, "import", "mbox", mboxPath)
+	startClean := time.Now()
+	var rep importReport
+	if err := json.Unmarshal([]byte(mustRun(t, clean, "--json", "import", "mbox", mboxPath).stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	// Startup plus the import phase (indexing follows it): the window in
+	// which a kill cuts the import itself.
+	window := time.Since(startClean) - time.Duration(rep.IndexSeconds*float64(time.Second))
 	want := catalogDump(t, clean)
 
 	killed := filepath.Join(t.TempDir(), "killed")
@@ -235,7 +242,7 @@ func TestKillAndResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(150+rng.IntN(400)) * time.Millisecond)
+		time.Sleep(window/5 + time.Duration(rng.Int64N(int64(window*3/5))))
 		if cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
 		}

@@ -1,0 +1,222 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// IndexItem is what the search indexer needs of one unique message: where
+// its bytes are and what the catalog knows of its copies.
+type IndexItem struct {
+	ID           ID
+	Path         string // absolute path of one copy
+	Size         int64
+	Version      int64
+	MessageID    string
+	Folders      []string // "account/folder" of every copy
+	Accounts     []string
+	FolderNames  []string // folder names without the account
+	Flags        []string // union over the copies
+	InternalDate time.Time
+}
+
+// Unindexed returns up to limit messages the search index lacks or has in
+// an older version (a copy was added to a folder since).
+func (a *Archive) Unindexed(ctx context.Context, limit int) ([]IndexItem, error) {
+	rows, err := a.rdb.QueryContext(ctx, `SELECT id, hash, path, size, version, message_id FROM messages WHERE indexed = 0 ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing unindexed messages: %w", err)
+	}
+	var items []IndexItem
+	pos := map[int64]int{}
+	var ids []string
+	for rows.Next() {
+		var it IndexItem
+		var id int64
+		var hash []byte
+		if err := rows.Scan(&id, &hash, &it.Path, &it.Size, &it.Version, &it.MessageID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("listing unindexed messages: %w", err)
+		}
+		copy(it.ID[:], hash)
+		it.Path = filepath.Join(a.MaildirRoot(), it.Path)
+		pos[id] = len(items)
+		items = append(items, it)
+		ids = append(ids, fmt.Sprint(id))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	// ids are integers from the catalog itself, so inlining them is safe.
+	erows, err := a.rdb.QueryContext(ctx, `SELECT e.message, f.account, f.name, e.flags, e.internal_date
+		FROM entries e JOIN folders f ON f.id = e.folder_id WHERE e.message IN (`+strings.Join(ids, ",")+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("listing folders of unindexed messages: %w", err)
+	}
+	defer erows.Close()
+	for erows.Next() {
+		var id, date int64
+		var acct, folder, flags string
+		if err := erows.Scan(&id, &acct, &folder, &flags, &date); err != nil {
+			return nil, fmt.Errorf("listing folders of unindexed messages: %w", err)
+		}
+		it := &items[pos[id]]
+		it.Folders = appendNew(it.Folders, acct+"/"+folder)
+		it.Accounts = appendNew(it.Accounts, acct)
+		it.FolderNames = appendNew(it.FolderNames, folder)
+		for _, f := range strings.Fields(flags) {
+			it.Flags = appendNew(it.Flags, f)
+		}
+		if t := time.Unix(date, 0); it.InternalDate.IsZero() || t.Before(it.InternalDate) {
+			it.InternalDate = t
+		}
+	}
+	return items, erows.Err()
+}
+
+func appendNew(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// MarkIndexed records that the index has these messages, each in the
+// version it was read in; a message changed meanwhile stays unindexed.
+func (a *Archive) MarkIndexed(ctx context.Context, items []IndexItem) error {
+	if a.ReadOnly() {
+		return errors.New("archive opened read-only")
+	}
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("marking indexed: %w", err)
+	}
+	defer tx.Rollback()
+	st, err := tx.PrepareContext(ctx, `UPDATE messages SET indexed = 1 WHERE hash = ? AND version = ?`)
+	if err != nil {
+		return fmt.Errorf("marking indexed: %w", err)
+	}
+	for _, it := range items {
+		if _, err := st.ExecContext(ctx, it.ID[:], it.Version); err != nil {
+			return fmt.Errorf("marking %s indexed: %w", it.ID.Short(), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("marking indexed: %w", err)
+	}
+	return nil
+}
+
+// ResetIndexed marks every message as not indexed, for a rebuild.
+func (a *Archive) ResetIndexed(ctx context.Context) error {
+	if _, err := a.db.ExecContext(ctx, `UPDATE messages SET indexed = 0`); err != nil {
+		return fmt.Errorf("resetting index state: %w", err)
+	}
+	return nil
+}
+
+// MessageInfo is the catalog's view of one unique message and its copies.
+type MessageInfo struct {
+	ID        ID
+	Path      string // absolute path of one copy
+	Size      int64
+	MessageID string
+	Subject   string
+	From      string
+	Date      time.Time // Date header; zero if none
+	Copies    []Copy
+}
+
+// Copy is one folder entry of a message.
+type Copy struct {
+	Account, Folder string
+	UID             uint32
+	Flags           []string
+	InternalDate    time.Time
+}
+
+// ErrNotFound is returned when no message matches an ID or prefix.
+var ErrNotFound = errors.New("no such message")
+
+// ErrAmbiguous is returned when an ID prefix matches several messages.
+var ErrAmbiguous = errors.New("id prefix matches several messages")
+
+// LookupPrefix finds the message whose hex ID starts with prefix (at least
+// 4 hex digits).
+func (a *Archive) LookupPrefix(ctx context.Context, prefix string) (*MessageInfo, error) {
+	prefix = strings.ToLower(strings.TrimSpace(prefix))
+	if len(prefix) < 4 || len(prefix) > 64 || strings.Trim(prefix, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("%w: %q is not an id or an id prefix of at least 4 hex digits", ErrNotFound, prefix)
+	}
+	rows, err := a.rdb.QueryContext(ctx, `SELECT hash FROM messages WHERE lower(hex(hash)) LIKE ? LIMIT 2`, prefix+"%")
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s: %w", prefix, err)
+	}
+	var found []ID
+	for rows.Next() {
+		var h []byte
+		if err := rows.Scan(&h); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var id ID
+		copy(id[:], h)
+		found = append(found, id)
+	}
+	rows.Close()
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, prefix)
+	case 1:
+		return a.Message(ctx, found[0])
+	}
+	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, prefix)
+}
+
+// Message returns the catalog's record of id.
+func (a *Archive) Message(ctx context.Context, id ID) (*MessageInfo, error) {
+	m := &MessageInfo{ID: id}
+	var mid int64
+	var date sql.NullInt64
+	err := a.rdb.QueryRowContext(ctx, `SELECT id, path, size, message_id, subject, from_addr, date FROM messages WHERE hash = ?`, id[:]).
+		Scan(&mid, &m.Path, &m.Size, &m.MessageID, &m.Subject, &m.From, &date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id.Short())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("looking up %s: %w", id.Short(), err)
+	}
+	m.Path = filepath.Join(a.MaildirRoot(), m.Path)
+	if date.Valid {
+		m.Date = time.Unix(date.Int64, 0)
+	}
+	rows, err := a.rdb.QueryContext(ctx, `SELECT f.account, f.name, e.uid, e.flags, e.internal_date FROM entries e JOIN folders f ON f.id = e.folder_id
+		WHERE e.message = ? ORDER BY f.account, f.name`, mid)
+	if err != nil {
+		return nil, fmt.Errorf("looking up copies of %s: %w", id.Short(), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Copy
+		var flags string
+		var d int64
+		if err := rows.Scan(&c.Account, &c.Folder, &c.UID, &flags, &d); err != nil {
+			return nil, err
+		}
+		c.Flags = strings.Fields(flags)
+		c.InternalDate = time.Unix(d, 0)
+		m.Copies = append(m.Copies, c)
+	}
+	return m, rows.Err()
+}

@@ -1,0 +1,113 @@
+package search
+
+import (
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis/analyzer/custom"
+	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/mapping"
+)
+
+// Field names of the index document. The query compiler (search/query)
+// and the mapping below must agree on them.
+const (
+	FieldFrom          = "from"           // text: display names and addresses
+	FieldFromAddr      = "from_addr"      // lower-cased addresses, exact
+	FieldTo            = "to"             // text
+	FieldToAddr        = "to_addr"        // exact
+	FieldCc            = "cc"             // text
+	FieldCcAddr        = "cc_addr"        // exact
+	FieldBcc           = "bcc"            // text
+	FieldBccAddr       = "bcc_addr"       // exact
+	FieldSubject       = "subject"        // text
+	FieldBody          = "body"           // text, not stored
+	FieldFilename      = "filename"       // text: attachment file names
+	FieldAttachType    = "attach_type"    // exact, lower-cased MIME types of attachments
+	FieldDate          = "date"           // datetime: the Date header, else the earliest internal date
+	FieldSize          = "size"           // numeric: bytes
+	FieldMessageID     = "message_id"     // exact, without <>
+	FieldFolder        = "folder"         // exact: folder names (without account), one value per folder
+	FieldAccountFolder = "account_folder" // exact: "account/folder"
+	FieldAccount       = "account"        // exact
+	FieldFlags         = "flags"          // exact: IMAP flags and keywords of any copy
+	FieldHasAttachment = "has_attachment" // boolean
+)
+
+// TextFields are what bare words and phrases search.
+var TextFields = []string{FieldSubject, FieldFrom, FieldTo, FieldCc, FieldBody, FieldFilename}
+
+const (
+	textAnalyzer    = cjk.AnalyzerName // unicode words, width fold, lower case, CJK bigrams; no stemming
+	keywordAnalyzer = "mailark_lower_keyword"
+	docType         = "message"
+)
+
+// NewMapping returns the index mapping: one static document type, so that
+// nothing unexpected is ever indexed.
+func NewMapping() (mapping.IndexMapping, error) {
+	im := bleve.NewIndexMapping()
+	if err := im.AddCustomAnalyzer(keywordAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     single.Name,
+		"token_filters": []string{lowercase.Name},
+	}); err != nil {
+		return nil, err
+	}
+	text := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Analyzer = textAnalyzer
+		f.Store = store
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	exact := func(lower bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		if lower {
+			f.Analyzer = keywordAnalyzer
+		}
+		f.IncludeInAll = false
+		f.IncludeTermVectors = false
+		f.Store = false
+		f.DocValues = false
+		return f
+	}
+	dm := bleve.NewDocumentStaticMapping()
+	add := func(name string, f *mapping.FieldMapping) { dm.AddFieldMappingsAt(name, f) }
+	add(FieldFrom, text(true))
+	add(FieldTo, text(false))
+	add(FieldCc, text(false))
+	add(FieldBcc, text(false))
+	add(FieldSubject, text(true))
+	body := text(false)
+	add(FieldBody, body)
+	add(FieldFilename, text(false))
+	for _, n := range []string{FieldFromAddr, FieldToAddr, FieldCcAddr, FieldBccAddr, FieldAttachType} {
+		add(n, exact(true))
+	}
+	for _, n := range []string{FieldMessageID, FieldFolder, FieldAccountFolder, FieldAccount, FieldFlags} {
+		add(n, exact(false))
+	}
+	date := bleve.NewDateTimeFieldMapping()
+	date.IncludeInAll = false
+	date.DocValues = true // sorting
+	add(FieldDate, date)
+	size := bleve.NewNumericFieldMapping()
+	size.IncludeInAll = false
+	size.DocValues = true
+	add(FieldSize, size)
+	b := bleve.NewBooleanFieldMapping()
+	b.IncludeInAll = false
+	b.DocValues = false
+	add(FieldHasAttachment, b)
+
+	im.AddDocumentMapping(docType, dm)
+	im.DefaultMapping = dm
+	im.DefaultAnalyzer = textAnalyzer
+	im.TypeField = "_type"
+	im.StoreDynamic = false
+	im.IndexDynamic = false
+	im.DocValuesDynamic = false
+	return im, nil
+}
