@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -100,9 +101,10 @@ type Writer struct {
 	bytes   int64
 	started time.Time
 	hooks   []func()
-	buf     []byte
-	head    headCapture
-	warned  bool // link fallback announced
+	head    headCapture // for adopt
+	// accounts whose Maildir exists; Spool runs concurrently
+	accounts sync.Map
+	warned   bool // link fallback announced
 
 	BatchMessages int
 	BatchBytes    int64
@@ -140,7 +142,6 @@ func (a *Archive) NewWriter(ctx context.Context) (*Writer, error) {
 		staged:        map[string]struct{}{},
 		txStmts:       map[string]*sql.Stmt{},
 		folders:       map[folderKey]*folderInfo{},
-		buf:           make([]byte, 256<<10),
 		BatchMessages: defaultBatchMessages,
 		BatchBytes:    defaultBatchBytes,
 		BatchAge:      defaultBatchAge,
@@ -153,6 +154,85 @@ func (a *Archive) NewWriter(ctx context.Context) (*Writer, error) {
 // staging the new message, so state staged with SetState between two
 // Delivers is always committed together with the messages before it).
 func (w *Writer) Deliver(ctx context.Context, r io.Reader, m Meta) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	if err := checkAccount(m.Account); err != nil {
+		return Result{}, err
+	}
+	sp, err := w.Spool(m.Account, r)
+	if err != nil {
+		return Result{}, err
+	}
+	return w.DeliverSpooled(ctx, sp, m)
+}
+
+// Spooled is a message written to a temporary file in the archive and
+// hashed, not yet filed: what Spool returns and DeliverSpooled takes.
+type Spooled struct {
+	path     string
+	size     int64
+	crlfSize int64
+	id       ID
+	header   HeaderInfo
+}
+
+// ID returns the message's identity.
+func (s *Spooled) ID() ID { return s.id }
+
+// Size returns the bytes received.
+func (s *Spooled) Size() int64 { return s.size }
+
+// Header returns what was read of the message's header.
+func (s *Spooled) Header() HeaderInfo { return s.header }
+
+// Discard removes the temporary file of a message that will not be delivered.
+func (s *Spooled) Discard() {
+	if s.path != "" {
+		os.Remove(s.path)
+		s.path = ""
+	}
+}
+
+var spoolBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// Spool streams r into a temporary file of the account's Maildir, hashing
+// it and reading its header on the way. Unlike Deliver it is safe for
+// concurrent use, so that several connections can receive at once while
+// one goroutine files what they received with DeliverSpooled. A failure
+// to read r is a *SourceError; nothing is left behind.
+func (w *Writer) Spool(account string, r io.Reader) (*Spooled, error) {
+	if err := checkAccount(account); err != nil {
+		return nil, err
+	}
+	acctDir := filepath.Join(w.a.MaildirRoot(), account)
+	if _, ok := w.accounts.Load(account); !ok {
+		if err := makeMaildir(acctDir, false); err != nil {
+			return nil, err
+		}
+		w.accounts.Store(account, true)
+	}
+	bp := spoolBufs.Get().(*[]byte)
+	defer spoolBufs.Put(bp)
+	var head headCapture
+	path, size, h, err := spoolTo(filepath.Join(acctDir, "tmp"), r, *bp, &head)
+	if err != nil {
+		return nil, err
+	}
+	return &Spooled{path: path, size: size, crlfSize: h.Size(), id: h.Sum(), header: parseHeaderInfo(head.buf)}, nil
+}
+
+// DeliverSpooled files a spooled message, as Deliver does; sp must not be
+// used afterwards.
+func (w *Writer) DeliverSpooled(ctx context.Context, sp *Spooled, m Meta) (Result, error) {
+	tmp := sp.path
+	sp.path = ""
+	keep := false
+	defer func() {
+		if !keep {
+			os.Remove(tmp)
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -178,12 +258,8 @@ func (w *Writer) Deliver(ctx context.Context, r io.Reader, m Meta) (Result, erro
 	if err != nil {
 		return Result{}, err
 	}
-
-	tmp, size, h, err := w.spool(fi.dir, r)
-	if err != nil {
-		return Result{}, err
-	}
-	res := Result{ID: h.Sum(), Size: size, Header: parseHeaderInfo(w.head.buf)}
+	size := sp.size
+	res := Result{ID: sp.id, Size: size, Header: sp.header}
 	date := m.InternalDate
 	if date.IsZero() {
 		date = res.Header.Date
@@ -196,13 +272,6 @@ func (w *Writer) Deliver(ctx context.Context, r io.Reader, m Meta) (Result, erro
 	}
 	date = date.Truncate(time.Second)
 	flags := NormalizeFlags(m.Flags)
-
-	keep := false
-	defer func() {
-		if !keep {
-			os.Remove(tmp)
-		}
-	}()
 
 	var msgID int64
 	var path string
@@ -253,7 +322,7 @@ func (w *Writer) Deliver(ctx context.Context, r io.Reader, m Meta) (Result, erro
 	}
 	err = w.queryRow(ctx, `INSERT INTO messages (hash, size, crlf_size, message_id, date, subject, from_addr, path, added)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		res.ID[:], size, h.Size(), res.Header.MessageID, hdrDate, res.Header.Subject, res.Header.From, rel, time.Now().Unix()).Scan(&msgID)
+		res.ID[:], size, sp.crlfSize, res.Header.MessageID, hdrDate, res.Header.Subject, res.Header.From, rel, time.Now().Unix()).Scan(&msgID)
 	if err != nil {
 		return res, fmt.Errorf("recording %s: %w", res.ID.Short(), err)
 	}
@@ -395,28 +464,27 @@ func (w *Writer) present(rel string) bool {
 	return err == nil
 }
 
-// spool streams r into a new file in dir/tmp, hashing and capturing the
+// spoolTo streams r into a new file in dir, hashing and capturing the
 // header on the way.
-func (w *Writer) spool(dir string, r io.Reader) (string, int64, *Hasher, error) {
+func spoolTo(dir string, r io.Reader, buf []byte, head *headCapture) (string, int64, *Hasher, error) {
 	name := fmt.Sprintf("%d.%d_%d.mailark", time.Now().UnixNano(), os.Getpid(), tmpSeq.Add(1))
-	path := filepath.Join(dir, "tmp", name)
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", 0, nil, fmt.Errorf("creating %s: %w", path, err)
 	}
 	h := NewHasher()
-	w.head.reset()
 	var n int64
 	var rerr, werr error
 	for {
-		k, err := r.Read(w.buf)
+		k, err := r.Read(buf)
 		if k > 0 {
-			chunk := w.buf[:k]
+			chunk := buf[:k]
 			if _, werr = f.Write(chunk); werr != nil {
 				break
 			}
 			h.Write(chunk)
-			w.head.Write(chunk)
+			head.Write(chunk)
 			n += int64(k)
 		}
 		if err == io.EOF {
@@ -511,7 +579,9 @@ func (w *Writer) begin(ctx context.Context) error {
 	if w.tx != nil {
 		return nil
 	}
-	tx, err := w.a.db.BeginTx(ctx, nil)
+	// database/sql rolls a transaction back when its context ends; a batch
+	// must survive an interrupt so that what was complete gets committed.
+	tx, err := w.a.db.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return fmt.Errorf("starting catalog transaction: %w", err)
 	}

@@ -432,3 +432,52 @@ func BenchmarkDeliver(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+func TestRescanAdoptsOrphansAndDropsMissing(t *testing.T) {
+	a := TestArchive(t)
+	w := newWriter(t, a)
+	keep := msg("keep", "k@x", "k")
+	deliver(t, w, keep, Meta{Folder: "A"})
+	deliver(t, w, keep, Meta{Folder: "B"})
+	gone := msg("gone", "g@x", "g")
+	deliver(t, w, gone, Meta{Folder: "A"})
+	commit(t, w)
+	// A crash left a file the catalog does not know.
+	orphan := msg("orphan", "o@x", "o")
+	w = newWriter(t, a)
+	deliver(t, w, orphan, Meta{Folder: "A", Flags: []string{`\Seen`}})
+	if err := w.commitFiles(); err != nil {
+		t.Fatal(err)
+	}
+	w.Abort()
+	// Someone deleted one copy of "keep" and the only copy of "gone".
+	for _, f := range filesOf(t, a, "acct", "A") {
+		if strings.Contains(f, Sum(keep).String()) || strings.Contains(f, Sum(gone).String()) {
+			os.Remove(f)
+		}
+	}
+	// And a tampered orphan must not be adopted under its name.
+	bad := filepath.Join(a.MaildirRoot(), "acct", "cur", fmt.Sprintf("1.%s:2,", Sum([]byte("x"))))
+	os.WriteFile(bad, []byte("y"), 0o600)
+
+	rep, err := a.Rescan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Adopted != 1 || rep.Dropped != 2 || len(rep.Problems) != 1 || rep.Problems[0].Kind != ProblemCorrupt {
+		t.Fatalf("rescan: %+v", rep)
+	}
+	os.Remove(bad)
+	TestVerify(t, a)
+	st, _ := a.Stats(context.Background())
+	if st.Messages != 2 || st.Unique != 2 {
+		t.Errorf("after rescan: %d entries, %d unique; want 2, 2 (keep in B, orphan in A)", st.Messages, st.Unique)
+	}
+	// The surviving copy of "keep" is the one the catalog points to.
+	w = newWriter(t, a)
+	if r := deliver(t, w, keep, Meta{Folder: "C"}); r.Status != StatusLinked {
+		t.Errorf("status %v", r.Status)
+	}
+	commit(t, w)
+	TestVerify(t, a)
+}
