@@ -49,7 +49,9 @@ func parseFrom(rest string) (sender string, date time.Time, ok bool) {
 		}
 		s := strings.Join(d[:try.n], " ")
 		for _, l := range try.layouts {
-			if t, err := time.Parse(l, s); err == nil {
+			// time.Parse accepts a fraction after the seconds that no
+			// layout has; the writer could not write it back: refuse it.
+			if t, err := time.Parse(l, s); err == nil && t.Nanosecond() == 0 {
 				return sender, t, true
 			}
 		}

@@ -283,6 +283,7 @@ func TestParseFrom(t *testing.T) {
 		{"x\tSat Jan  3 12:00 2015", "x", utc(2015, 1, 3, 12, 0, 0), true},
 		{"x Sat Jan  3 12:00:00 2015 remote from y", "x", utc(2015, 1, 3, 12, 0, 0), true},
 		{"x Sat Feb 30 12:00:00 2015", "x", time.Time{}, false},
+		{"x Sat Jan  3 12:00:00,01 2015", "x", time.Time{}, false}, // found by FuzzRoundTrip
 		{"here on, we go", "here", time.Time{}, false},
 		{"Mon Jan  2 15:04:05 2006", "Mon", time.Time{}, false},
 		{"", "", time.Time{}, false},
