@@ -220,3 +220,38 @@ func (a *Archive) Message(ctx context.Context, id ID) (*MessageInfo, error) {
 	}
 	return m, rows.Err()
 }
+
+// SourceRefs returns the committed refs (IMAP UIDs, POP3 UIDLs) that
+// source has recorded with Meta.Source/Ref, and the message each names.
+func (a *Archive) SourceRefs(ctx context.Context, source string) (map[string]ID, error) {
+	rows, err := a.rdb.QueryContext(ctx, `SELECT r.ref, m.hash FROM source_refs r JOIN messages m ON m.id = r.message WHERE r.source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("reading refs of %s: %w", source, err)
+	}
+	defer rows.Close()
+	out := map[string]ID{}
+	for rows.Next() {
+		var ref string
+		var h []byte
+		if err := rows.Scan(&ref, &h); err != nil {
+			return nil, fmt.Errorf("reading refs of %s: %w", source, err)
+		}
+		var id ID
+		copy(id[:], h)
+		out[ref] = id
+	}
+	return out, rows.Err()
+}
+
+// State reads a committed sync-state value.
+func (a *Archive) State(ctx context.Context, source, key string) (string, bool, error) {
+	var v string
+	err := a.rdb.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE source = ? AND key = ?`, source, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("reading state %s %s: %w", source, key, err)
+	}
+	return v, true, nil
+}

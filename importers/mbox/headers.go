@@ -2,6 +2,7 @@ package mbox
 
 import (
 	"bytes"
+	"mime"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ func scanHeader(head []byte) header {
 		case "x-status":
 			h.xstatus = strings.TrimSpace(value)
 		case "x-gmail-labels":
-			h.labels = splitLabels(value)
+			h.labels = splitLabels(decodeWords(value))
 			h.hasUnread = containsFold(h.labels, "Unread")
 		}
 		name, value = "", ""
@@ -98,6 +99,17 @@ func (h header) flags() []string {
 		}
 	}
 	return archive.NormalizeFlags(f)
+}
+
+// decodeWords decodes RFC 2047 encoded-words: Takeout encodes the whole
+// X-Gmail-Labels value as one when a label is not ASCII
+// ("=?UTF-8?Q?Inbox,=C3=85pnet?="). A value that does not decode is used
+// as it is.
+func decodeWords(v string) string {
+	if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+		return d
+	}
+	return v
 }
 
 // splitLabels splits X-Gmail-Labels: comma separated, labels containing a

@@ -40,7 +40,7 @@ type Source struct {
 	r       *mbox.Reader
 	opts    Options
 	state   string // sync_state source key
-	finger  string // fingerprint of the file's start
+	finger  string // fingerprint of the file's first 64 KiB, once computed
 	cur     *mbox.Message
 	size    int64
 	resumed int64
@@ -74,16 +74,13 @@ func Open(path string, resume string, opts Options) (*Source, error) {
 		f.Close()
 		return nil, fmt.Errorf("opening mbox: %s is a directory (for a Maildir use 'import maildir')", path)
 	}
-	finger, err := fingerprint(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	s := &Source{path: abs, f: f, opts: opts, state: StateSource(abs), finger: finger, size: st.Size()}
+	s := &Source{path: abs, f: f, opts: opts, state: StateSource(abs), size: st.Size()}
 	var off int64
-	if fp, offs, ok := strings.Cut(resume, " "); ok && fp == finger {
+	if fp, offs, ok := strings.Cut(resume, " "); ok {
 		if n, err := strconv.ParseInt(offs, 10, 64); err == nil && n > 0 && n <= st.Size() {
-			off = n
+			if cur, err := s.fingerprint(n); err == nil && cur == fp {
+				off = n
+			}
 		}
 	}
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
@@ -95,14 +92,23 @@ func Open(path string, resume string, opts Options) (*Source, error) {
 	return s, nil
 }
 
-// fingerprint identifies the file by its first 64 KiB: an mbox that grew
-// keeps it, one that was replaced does not.
-func fingerprint(f *os.File) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 64<<10)); err != nil {
-		return "", err
+// fingerprint identifies the file by its first min(n, 64 KiB) bytes, n
+// being the offset checkpointed: the part before a checkpoint does not
+// change when an mbox grows, but does when the file is replaced.
+func (s *Source) fingerprint(n int64) (string, error) {
+	n = min(n, 64<<10)
+	if n == 64<<10 && s.finger != "" {
+		return s.finger, nil
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(s.f, 0, n)); err != nil {
+		return "", fmt.Errorf("reading %s: %w", s.path, err)
+	}
+	fp := hex.EncodeToString(h.Sum(nil)[:16])
+	if n == 64<<10 {
+		s.finger = fp
+	}
+	return fp, nil
 }
 
 // Resumed returns the offset reading started at (0 for a fresh start).
@@ -150,7 +156,11 @@ func (s *Source) Checkpoint() (string, string, string) {
 	if end < 0 {
 		end = s.cur.Offset
 	}
-	return s.state, "offset", s.finger + " " + strconv.FormatInt(end, 10)
+	fp, err := s.fingerprint(end)
+	if err != nil {
+		fp = "-" // never matches: the next run starts over, and dedup keeps it exact
+	}
+	return s.state, "offset", fp + " " + strconv.FormatInt(end, 10)
 }
 
 // Close closes the file.
