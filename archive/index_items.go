@@ -255,3 +255,13 @@ func (a *Archive) State(ctx context.Context, source, key string) (string, bool, 
 	}
 	return v, true, nil
 }
+
+// UnindexedCount returns how many messages the search index lacks (or has
+// in an older version); cheap, for a warning next to search results.
+func (a *Archive) UnindexedCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := a.rdb.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE indexed = 0`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting unindexed messages: %w", err)
+	}
+	return n, nil
+}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/mailark/mailark/archive"
+	"github.com/mailark/mailark/search"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -28,8 +31,19 @@ only, so it works while an import runs.`,
 			if err != nil {
 				return err
 			}
+			// The index count is best effort: a writer may hold the index.
+			var docs *uint64
+			if ix, err := search.OpenReadOnly(search.Dir(a.Dir())); err == nil {
+				if n, err := ix.DocCount(); err == nil {
+					docs = &n
+				}
+				ix.Close()
+			}
 			if g.json {
-				return printJSON(g.stdout, s)
+				return printJSON(g.stdout, struct {
+					*archive.Stats
+					IndexDocuments *uint64 `json:"index_documents"`
+				}{s, docs})
 			}
 			w := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "archive\t%s\n", a.Dir())
@@ -38,6 +52,13 @@ only, so it works while an import runs.`,
 			fmt.Fprintf(w, "near-duplicates\t%d\n", s.NearDups)
 			fmt.Fprintf(w, "bytes received\t%s\n", humanBytes(s.BytesReceived))
 			fmt.Fprintf(w, "bytes stored\t%s (dedup saved %s)\n", humanBytes(s.BytesStored), humanBytes(s.Saved()))
+			cov := fmt.Sprintf("%d of %d messages indexed", s.Indexed, s.Unique)
+			if docs != nil {
+				cov += fmt.Sprintf(", %d documents", *docs)
+			} else {
+				cov += " (index in use or missing: document count unknown)"
+			}
+			fmt.Fprintf(w, "search index\t%s\n", cov)
 			w.Flush()
 			fmt.Fprintln(g.stdout)
 			w = tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)

@@ -374,7 +374,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestHelpHasExitStatus(t *testing.T) {
-	for _, args := range [][]string{{"import", "mbox"}, {"import", "maildir"}, {"import", "eml"}, {"verify"}, {"stats"}, {"init"}, {"demo"}} {
+	for _, args := range [][]string{{"import", "mbox"}, {"import", "maildir"}, {"import", "eml"}, {"verify"}, {"stats"}, {"init"}, {"demo"}, {"search"}, {"show"}, {"reindex"}} {
 		r := mustRun(t, "/nonexistent", append(args, "--help")...)
 		if !strings.Contains(r.stdout, "EXIT STATUS") || !strings.Contains(r.stdout, "Examples:") {
 			t.Errorf("%v --help lacks EXIT STATUS or an example:\n%s", args, r.stdout)

@@ -83,6 +83,7 @@ they appear in.`,
 	root.AddGroup(
 		&cobra.Group{ID: "archive", Title: "Archive:"},
 		&cobra.Group{ID: "import", Title: "Import:"},
+		&cobra.Group{ID: "search", Title: "Search:"},
 	)
 	for _, c := range []*cobra.Command{newInitCommand(g), newVerifyCommand(g), newStatsCommand(g), newDemoCommand(g)} {
 		c.GroupID = "archive"
@@ -91,6 +92,13 @@ they appear in.`,
 	imp := newImportCommand(g)
 	imp.GroupID = "import"
 	root.AddCommand(imp)
+	for _, c := range []*cobra.Command{newSearchCommand(g), newShowCommand(g)} {
+		c.GroupID = "search"
+		root.AddCommand(c)
+	}
+	ri := newReindexCommand(g)
+	ri.GroupID = "archive"
+	root.AddCommand(ri)
 	return root
 }
 

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailark/mailark/archive"
+	"github.com/mailark/mailark/search"
+	"github.com/mailark/mailark/search/query"
+	"github.com/spf13/cobra"
+)
+
+func newSearchCommand(g *globalOptions) *cobra.Command {
+	var limit int
+	var sortBy string
+	c := &cobra.Command{
+		Use:   "search QUERY...",
+		Short: "Search the archive",
+		Long: `Search the archive's full-text index. The words of QUERY are joined with
+spaces. Bare words and "phrases" match subject, sender, recipients, body and
+attachment names (AND by default); word* matches a prefix. Fields:
+
+  from: to: cc: bcc: subject: body: filename:   words or "phrases"
+  folder:NAME  account:NAME  id:MESSAGE-ID
+  is:seen|unread|flagged|answered|draft|deleted  has:attachment
+  date:2019  date:2019-06  date:2019-06-15  date:2019..2021-06
+  after:2020-01-01  before:2021  size:>1M  size:<10k
+
+Combine with OR, NOT or -term, and parentheses. Chinese, Japanese and Korean
+text is found without spaces between words (协议, 会議).
+
+Flags come before the query; a query that starts with -term needs "--"
+first: mailark search -- -folder:Spam invoice.
+
+Each hit prints the date, sender, subject, folders and a short ID for
+'mailark show'. Search only reads; while an import or a server holds the
+index it fails at once with exit status 4.`,
+		Example: `  mailark search from:alice invoice after:2020
+  mailark search 'subject:"quarterly report" has:attachment -folder:Trash'
+  mailark search --json --limit 5 协议`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			q, err := query.ParseAndCompile(strings.Join(args, " "), query.Options{})
+			if err != nil {
+				return &usageError{err}
+			}
+			a, err := openArchiveReadOnly(ctx, g)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ix, err := search.OpenReadOnly(search.Dir(a.Dir()))
+			if errors.Is(err, search.ErrBusy) {
+				return &exitError{code: exitLocked, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			defer ix.Close()
+			hits, total, err := ix.Search(ctx, q, limit, sortBy)
+			if err != nil {
+				return &usageError{err}
+			}
+			type jsonHit struct {
+				ID        string    `json:"id"`
+				MessageID string    `json:"message_id"`
+				Date      time.Time `json:"date"`
+				From      string    `json:"from"`
+				Subject   string    `json:"subject"`
+				Folders   []string  `json:"folders"`
+				Size      int64     `json:"size"`
+			}
+			out := make([]jsonHit, 0, len(hits))
+			for _, h := range hits {
+				m, err := a.Message(ctx, h.ID)
+				if errors.Is(err, archive.ErrNotFound) {
+					continue // indexed, then dropped from the catalog by a rescan
+				}
+				if err != nil {
+					return err
+				}
+				j := jsonHit{ID: m.ID.String(), MessageID: m.MessageID, Date: m.Date, From: m.From, Subject: m.Subject, Size: m.Size, Folders: []string{}}
+				for _, c := range m.Copies {
+					j.Folders = append(j.Folders, c.Account+"/"+c.Folder)
+					if j.Date.IsZero() || c.InternalDate.Before(j.Date) && m.Date.IsZero() {
+						j.Date = c.InternalDate
+					}
+				}
+				out = append(out, j)
+			}
+			if g.json {
+				return printJSON(g.stdout, out)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			for _, j := range out {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Date.Local().Format("2006-01-02"), clip(j.From, 30), clip(j.Subject, 60), strings.Join(j.Folders, ","), j.ID[:12])
+			}
+			tw.Flush()
+			if !g.quiet {
+				fmt.Fprintf(g.stderr, "%d of %d matches\n", len(out), total)
+				if n, err := a.UnindexedCount(ctx); err == nil && n > 0 {
+					fmt.Fprintf(g.stderr, "note: %d messages are not indexed yet; the next import or 'mailark reindex' adds them\n", n)
+				}
+			}
+			return nil
+		},
+	}
+	// Flags go before the query, so that "-term" inside it is a negation,
+	// not a flag (a query that starts with one needs "--" first).
+	c.Flags().SetInterspersed(false)
+	c.Flags().IntVar(&limit, "limit", 50, "print at most N hits")
+	c.Flags().StringVar(&sortBy, "sort", search.SortDateDesc, "order: -date (newest first), date, or relevance")
+	return withExitStatus(c)
+}
+
+// clip shortens s to n runes for a table column.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

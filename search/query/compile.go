@@ -1,0 +1,481 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/mapping"
+	bq "github.com/blevesearch/bleve/v2/search/query"
+
+	"github.com/mailark/mailark/search"
+)
+
+// Options control Compile.
+type Options struct {
+	// Location is the time zone in which dates of date:, after: and before:
+	// begin and end. nil means time.Local.
+	Location *time.Location
+}
+
+// ParseAndCompile parses s and compiles it. An empty query matches all
+// messages. Parse errors are *SyntaxError.
+func ParseAndCompile(s string, opts Options) (bq.Query, error) {
+	n, err := Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return Compile(n, opts)
+}
+
+// Compile translates n into a Bleve query over the fields of
+// search.NewMapping. Nodes returned by Parse always compile; an error
+// means a hand-built node with an unknown field or an invalid value.
+//
+// The result needs no further analysis options: text is analysed with the
+// analyzers of search.NewMapping, exactly as documents are indexed.
+func Compile(n Node, opts Options) (bq.Query, error) {
+	m, err := indexMapping()
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{m: m, loc: opts.Location}
+	if c.loc == nil {
+		c.loc = time.Local
+	}
+	r, err := c.node(n, "")
+	if err != nil {
+		return nil, err
+	}
+	switch r.k {
+	case kNone:
+		return bq.NewMatchNoneQuery(), nil
+	case kAll, kIgnored:
+		return bq.NewMatchAllQuery(), nil
+	case kNeg:
+		return r.positive(), nil
+	}
+	return r.q, nil
+}
+
+var indexMapping = sync.OnceValues(search.NewMapping)
+
+// kind classifies an intermediate result; tracking all/none/negated
+// results lets And, Or and Not simplify, and keeps Bleve's BooleanQuery
+// from ever seeing a MatchNone "must" clause (which it treats as match-all
+// when there is a "must not" clause).
+type kind uint8
+
+const (
+	kIgnored kind = iota // no searchable text (e.g. "-"): drops out of And, Or and Not
+	kAll                 // every message
+	kNone                // no message
+	kPos                 // the messages q matches
+	kNeg                 // every message except those q matches
+)
+
+type result struct {
+	k kind
+	q bq.Query
+}
+
+func pos(q bq.Query) result { return result{k: kPos, q: q} }
+
+// positive returns a query for a kPos or kNeg result.
+func (r result) positive() bq.Query {
+	if r.k == kNeg {
+		return bq.NewBooleanQuery([]bq.Query{bq.NewMatchAllQuery()}, nil, []bq.Query{r.q})
+	}
+	return r.q
+}
+
+type compiler struct {
+	m   mapping.IndexMapping
+	loc *time.Location
+}
+
+// node compiles n. account is the account that folder: terms refer to
+// (from an account: term AND-ed with them), or "".
+func (c *compiler) node(n Node, account string) (result, error) {
+	switch n := n.(type) {
+	case All:
+		return result{k: kAll}, nil
+	case And:
+		account = andAccount(n, account)
+		rs := make([]result, 0, len(n.Nodes))
+		for _, ch := range n.Nodes {
+			r, err := c.node(ch, account)
+			if err != nil {
+				return r, err
+			}
+			rs = append(rs, r)
+		}
+		return and(rs), nil
+	case Or:
+		if len(n.Nodes) == 0 {
+			return result{k: kNone}, nil
+		}
+		rs := make([]result, 0, len(n.Nodes))
+		for _, ch := range n.Nodes {
+			r, err := c.node(ch, account)
+			if err != nil {
+				return r, err
+			}
+			rs = append(rs, r)
+		}
+		return or(rs), nil
+	case Not:
+		r, err := c.node(n.Node, account)
+		return not(r), err
+	case Term:
+		return c.term(n, account)
+	case DateRange:
+		return c.date(n)
+	case SizeRange:
+		return c.size(n)
+	case nil:
+		return result{}, errors.New("query: nil node")
+	}
+	return result{}, fmt.Errorf("query: unknown node type %T", n)
+}
+
+// andAccount returns the account that folder: terms in a refer to: the
+// value of its positive account: terms when they all agree, else outer.
+func andAccount(a And, outer string) string {
+	acct := ""
+	for _, ch := range a.Nodes {
+		t, ok := ch.(Term)
+		if !ok || t.Field != "account" || t.Prefix {
+			continue
+		}
+		if acct != "" && acct != t.Value {
+			return "" // several accounts: folder names are ambiguous
+		}
+		acct = t.Value
+	}
+	if acct == "" {
+		return outer
+	}
+	return acct
+}
+
+func not(r result) result {
+	switch r.k {
+	case kAll:
+		r.k = kNone
+	case kNone:
+		r.k = kAll
+	case kPos:
+		r.k = kNeg
+	case kNeg:
+		r.k = kPos
+	}
+	return r
+}
+
+func and(rs []result) result {
+	var must, mustNot []bq.Query
+	all := false
+	for _, r := range rs {
+		switch r.k {
+		case kNone:
+			return r
+		case kAll:
+			all = true
+		case kPos:
+			must = append(must, r.q)
+		case kNeg:
+			mustNot = append(mustNot, r.q)
+		}
+	}
+	switch {
+	case len(must) == 0 && len(mustNot) == 0:
+		if all {
+			return result{k: kAll}
+		}
+		return result{k: kIgnored}
+	case len(mustNot) == 0:
+		return pos(conj(must))
+	case len(must) == 0:
+		return result{k: kNeg, q: disj(mustNot)} // -a -b = -(a OR b)
+	}
+	return pos(bq.NewBooleanQuery(must, nil, mustNot))
+}
+
+func or(rs []result) result {
+	var qs []bq.Query
+	none := false
+	for _, r := range rs {
+		switch r.k {
+		case kAll:
+			return r
+		case kNone:
+			none = true
+		case kPos, kNeg:
+			qs = append(qs, r.positive())
+		}
+	}
+	switch {
+	case len(qs) == 0 && none:
+		return result{k: kNone}
+	case len(qs) == 0:
+		return result{k: kIgnored}
+	}
+	return pos(disj(qs))
+}
+
+func conj(qs []bq.Query) bq.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return bq.NewConjunctionQuery(qs)
+}
+
+func disj(qs []bq.Query) bq.Query {
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return bq.NewDisjunctionQuery(qs)
+}
+
+// Index field names of the language's text and address fields.
+var (
+	textFields = map[string]string{
+		"subject": search.FieldSubject, "body": search.FieldBody, "filename": search.FieldFilename,
+		"from": search.FieldFrom, "to": search.FieldTo, "cc": search.FieldCc, "bcc": search.FieldBcc,
+	}
+	addrFields = map[string]string{
+		"from": search.FieldFromAddr, "to": search.FieldToAddr, "cc": search.FieldCcAddr, "bcc": search.FieldBccAddr,
+	}
+	exactFields = map[string]string{
+		"folder": search.FieldFolder, "account": search.FieldAccount, "id": search.FieldMessageID,
+		"tag": search.FieldFlags, "mimetype": search.FieldAttachType,
+	}
+)
+
+func (c *compiler) term(t Term, account string) (result, error) {
+	if t.Value == "" {
+		return result{}, fmt.Errorf("query: empty value in %s", t)
+	}
+	switch t.Field {
+	case "":
+		rs := make([]result, 0, len(search.TextFields))
+		for _, f := range search.TextFields {
+			rs = append(rs, c.text(f, t))
+		}
+		return or(rs), nil
+	case "is":
+		flag, ok := isValues[t.Value]
+		if !ok || t.Prefix {
+			return result{}, fmt.Errorf("query: invalid value in %s", t)
+		}
+		r := pos(termQuery(search.FieldFlags, flag))
+		if t.Value == "unread" {
+			r.k = kNeg
+		}
+		return r, nil
+	case "has":
+		if t.Value != "attachment" || t.Prefix {
+			return result{}, fmt.Errorf("query: invalid value in %s", t)
+		}
+		q := bq.NewBoolFieldQuery(true)
+		q.SetField(search.FieldHasAttachment)
+		return pos(q), nil
+	}
+	switch fieldKinds[t.Field] {
+	case kindText:
+		return c.text(textFields[t.Field], t), nil
+	case kindAddr:
+		text := c.text(textFields[t.Field], Term{Value: t.Value, Phrase: t.Phrase || hasAt(t.Value), Prefix: t.Prefix})
+		if !hasAt(t.Value) {
+			return text, nil
+		}
+		// An address: the exact (lower-cased) address, or the words of it
+		// in a row in the display form, e.g. "Bob <bob@example.org>".
+		f := addrFields[t.Field]
+		return or([]result{c.exact(f, c.lowerKeyword(f, t.Value), t.Prefix), text}), nil
+	case kindExact:
+		f, v := exactFields[t.Field], t.Value
+		switch t.Field {
+		case "folder":
+			if account != "" {
+				f, v = search.FieldAccountFolder, account+"/"+v
+			}
+		case "mimetype":
+			v = c.lowerKeyword(f, v)
+		}
+		return c.exact(f, v, t.Prefix), nil
+	}
+	return result{}, fmt.Errorf("query: unknown field in %s", t)
+}
+
+func hasAt(s string) bool { return strings.IndexByte(s, '@') >= 0 }
+
+func isLetterOrDigit(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+func termQuery(field, v string) bq.Query {
+	q := bq.NewTermQuery(v)
+	q.SetField(field)
+	return q
+}
+
+func (c *compiler) exact(field, v string, prefix bool) result {
+	if prefix {
+		q := bq.NewPrefixQuery(v)
+		q.SetField(field)
+		return pos(q)
+	}
+	return pos(termQuery(field, v))
+}
+
+// analyze returns the terms that field's analyzer makes of text.
+func (c *compiler) analyze(field, text string) []string {
+	a := c.m.AnalyzerNamed(c.m.AnalyzerNameForPath(field))
+	if a == nil {
+		return nil
+	}
+	ts := a.Analyze([]byte(text))
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t.Term)
+	}
+	return out
+}
+
+// lowerKeyword lower-cases v as the whole-value analyzer of field does.
+func (c *compiler) lowerKeyword(field, v string) string {
+	if ts := c.analyze(field, v); len(ts) == 1 {
+		return ts[0]
+	}
+	return v
+}
+
+// text compiles a word, phrase or prefix t.Value against one text field.
+//
+//   - word: every term of the analysed word must occur in the field (a
+//     match query with operator AND), so 会议室 needs both 会议 and 议室;
+//   - phrase of several terms: a match phrase query;
+//   - prefix: the terms before the last must occur, and a term must start
+//     with the last one.
+//
+// In the filename field a term also matches the dot-separated parts of a
+// term: the tokenizer keeps "report.pdf" as one term, and filename:pdf
+// must find it.
+func (c *compiler) text(field string, t Term) result {
+	terms := c.analyze(field, t.Value)
+	if len(terms) == 0 {
+		if strings.IndexFunc(t.Value, isLetterOrDigit) >= 0 {
+			// Text the analyzer drops (it drops full-width digits): it
+			// cannot be in the index.
+			return result{k: kNone}
+		}
+		return result{k: kIgnored} // punctuation only
+	}
+	filename := field == search.FieldFilename
+	switch {
+	case t.Prefix:
+		qs := make([]bq.Query, 0, len(terms))
+		for _, term := range terms[:len(terms)-1] {
+			qs = append(qs, c.termOf(field, term, filename))
+		}
+		last := terms[len(terms)-1]
+		if filename && componentOK(last) {
+			qs = append(qs, regexpQuery(field, `(.*\.)?`+regexp.QuoteMeta(last)+`.*`))
+		} else {
+			q := bq.NewPrefixQuery(last)
+			q.SetField(field)
+			qs = append(qs, q)
+		}
+		return pos(conj(qs))
+	case t.Phrase && len(terms) > 1:
+		q := bq.NewMatchPhraseQuery(t.Value)
+		q.SetField(field)
+		return pos(q)
+	case filename:
+		qs := make([]bq.Query, 0, len(terms))
+		for _, term := range terms {
+			qs = append(qs, c.termOf(field, term, true))
+		}
+		return pos(conj(qs))
+	}
+	q := bq.NewMatchQuery(t.Value)
+	q.SetField(field)
+	q.SetOperator(bq.MatchQueryOperatorAnd)
+	return pos(q)
+}
+
+// termOf matches one analysed term; in file names also as a dot-separated
+// part of a term ("pdf" in "report.pdf", "tar" in "x.tar.gz").
+func (c *compiler) termOf(field, term string, filename bool) bq.Query {
+	if filename && componentOK(term) {
+		return regexpQuery(field, `(.*\.)?`+regexp.QuoteMeta(term)+`(\..*)?`)
+	}
+	return termQuery(field, term)
+}
+
+// componentOK reports whether term can go into a regexp: valid UTF-8 (the
+// lowercase filter can produce invalid UTF-8 from "İ") and short enough to
+// stay well below the automaton's state limit.
+func componentOK(term string) bool {
+	return utf8.ValidString(term) && len(term) <= 100
+}
+
+func regexpQuery(field, re string) bq.Query {
+	q := bq.NewRegexpQuery(re)
+	q.SetField(field)
+	return q
+}
+
+func (c *compiler) date(d DateRange) (result, error) {
+	start, end, err := d.Bounds(c.loc)
+	if err != nil {
+		return result{}, err
+	}
+	// Bleve stores dates as int64 nanoseconds: clamp to what it can hold.
+	lo, hi := bq.MinRFC3339CompatibleTime, bq.MaxRFC3339CompatibleTime
+	if (!end.IsZero() && !end.After(lo)) || (!start.IsZero() && start.After(hi)) {
+		return result{k: kNone}, nil
+	}
+	if start.Before(lo) {
+		start = time.Time{}
+	}
+	if end.After(hi) {
+		end = time.Time{}
+	}
+	if start.IsZero() && end.IsZero() {
+		start = lo
+	}
+	incl, excl := true, false
+	q := bq.NewDateRangeInclusiveQuery(start, end, &incl, &excl)
+	q.SetField(search.FieldDate)
+	return pos(q), nil
+}
+
+func (c *compiler) size(s SizeRange) (result, error) {
+	if s.Min < -1 || s.Max < -1 || s.Min > maxSize || s.Max > maxSize {
+		return result{}, fmt.Errorf("query: invalid size in %s", s)
+	}
+	var lo, hi *float64
+	minIncl, maxIncl := !s.MinExclusive, !s.MaxExclusive
+	if s.Min >= 0 {
+		v := float64(s.Min)
+		lo = &v
+	}
+	if s.Max >= 0 {
+		v := float64(s.Max)
+		hi = &v
+	}
+	if lo == nil && hi == nil {
+		v := math.Inf(-1)
+		lo = &v
+	}
+	q := bq.NewNumericRangeInclusiveQuery(lo, hi, &minIncl, &maxIncl)
+	q.SetField(search.FieldSize)
+	return pos(q), nil
+}
