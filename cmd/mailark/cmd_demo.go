@@ -17,6 +17,8 @@ import (
 	maildirimp "github.com/mailark/mailark/importers/maildir"
 	mboximp "github.com/mailark/mailark/importers/mbox"
 	"github.com/mailark/mailark/mbox"
+	"github.com/mailark/mailark/search"
+	"github.com/mailark/mailark/search/query"
 	"github.com/spf13/cobra"
 )
 
@@ -34,8 +36,9 @@ fresh archive, with nothing to set up and no network:
   2. import the same INBOX again as an mbox into a second account
      (every message is already stored: only hard links are added)
   3. import the Maildir again (an incremental no-op)
-  4. verify every file against its SHA-256 and the catalog
-  5. print the archive's statistics
+  4. search the full-text index (English, Chinese, Japanese queries)
+  5. verify every file against its SHA-256 and the catalog
+  6. print the archive's statistics
 
 Each step's result is checked against the sample's manifest; the exit status
 is 0 only if every check passed. The archive is made in a temporary
@@ -141,7 +144,12 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 	check("reimport", rep.New == 0 && rep.Linked == 0 && rep.Existing == int64(want.entries),
 		"%d new, %d linked, %d already archived", rep.New, rep.Linked, rep.Existing)
 
-	say("\n4. verify")
+	say("\n4. search (expected hits come from the sample's manifest)")
+	if err := demoSearch(ctx, &dg, check, say); err != nil {
+		return err
+	}
+
+	say("\n5. verify")
 	a, err := archive.Open(ctx, dg.archiveDir, archive.Options{Logger: g.log})
 	if err != nil {
 		return err
@@ -154,7 +162,7 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 	say("verify: %d files, %d re-hashed, %d problems", vr.Files, vr.Hashed, len(vr.Problems))
 	check("verify", vr.OK(), "%d problems", len(vr.Problems))
 
-	say("\n5. stats")
+	say("\n6. stats")
 	st, err := a.Stats(ctx)
 	a.Close()
 	if err != nil {
@@ -210,6 +218,7 @@ With your own mail:
   mailark --archive ~/mail-archive import maildir ~/Maildir --account home
   mailark --archive ~/mail-archive import mbox ~/Takeout/Mail/*.mbox --account gmail
   mailark --archive ~/mail-archive import eml ~/Downloads/*.eml
+  mailark --archive ~/mail-archive search from:alice invoice after:2020
   mailark --archive ~/mail-archive verify
   mailark --archive ~/mail-archive stats
 `)
@@ -299,4 +308,72 @@ func writeSampleMbox(maildir, path string) (int, error) {
 		}
 	}
 	return len(seen), f.Close()
+}
+
+// demoSearch runs a few queries against the index the imports built and
+// checks each against the manifest's tags.
+func demoSearch(ctx context.Context, g *globalOptions, check func(string, bool, string, ...any), say func(string, ...any)) error {
+	a, err := archive.Open(ctx, g.archiveDir, archive.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ix, err := search.OpenReadOnly(search.Dir(a.Dir()))
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	for _, x := range []struct{ q, tag string }{
+		{"quokka", "needle:quokka"},
+		{`"数据迁移已经完成"`, "lang:zh-hans"},
+		{"データ移行が完了しました", "lang:ja"},
+	} {
+		q, err := query.ParseAndCompile(x.q, query.Options{})
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		hits, _, err := ix.Search(ctx, q, 100, search.SortDateDesc)
+		if err != nil {
+			return err
+		}
+		took := time.Since(start)
+		want := sampleTagged(x.tag)
+		got := map[string]bool{}
+		say("mailark search %s   (%d hits in %s)", x.q, len(hits), took.Round(time.Microsecond))
+		for _, h := range hits {
+			got[h.ID.String()] = true
+			if m, err := a.Message(ctx, h.ID); err == nil {
+				say("  %s  %-28s %s", h.ID.Short(), clip(m.From, 28), clip(m.Subject, 50))
+			}
+		}
+		ok := len(got) == len(want)
+		for id := range want {
+			ok = ok && got[id]
+		}
+		check("search "+x.q, ok && len(want) > 0, "%d hits, want the %d messages tagged %s", len(got), len(want), x.tag)
+	}
+	return nil
+}
+
+// sampleTagged returns the IDs of sample messages carrying tag.
+func sampleTagged(tag string) map[string]bool {
+	out := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(mailark.SampleManifest))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct {
+			ID   string
+			Tags []string
+		}
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		for _, t := range e.Tags {
+			if t == tag {
+				out[e.ID] = true
+			}
+		}
+	}
+	return out
 }
