@@ -49,10 +49,6 @@ func insertWord(text, w, sep string) string {
 	return text[:i] + sep + w + text[i:]
 }
 
-type textPart struct {
-	cs, cte string
-}
-
 // chooseCTE picks a transfer encoding the way MUAs of that charset tend to.
 func chooseCTE(r *rand.Rand, cs string) string {
 	x := r.IntN(100)
