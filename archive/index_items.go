@@ -265,3 +265,67 @@ func (a *Archive) UnindexedCount(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// Messages returns the catalog's records of ids in two queries, for
+// printing many search hits at once. IDs the catalog lacks are absent
+// from the map.
+func (a *Archive) Messages(ctx context.Context, ids []ID) (map[ID]*MessageInfo, error) {
+	out := make(map[ID]*MessageInfo, len(ids))
+	byRow := map[int64]*MessageInfo{}
+	// SQLite allows 32766 parameters; stay well below.
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i := range chunk {
+			args[i] = chunk[i][:]
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		rows, err := a.rdb.QueryContext(ctx, `SELECT id, hash, path, size, message_id, subject, from_addr, date FROM messages WHERE hash IN (`+marks+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up messages: %w", err)
+		}
+		var rowIDs []string
+		for rows.Next() {
+			m := &MessageInfo{}
+			var mid int64
+			var hash []byte
+			var date sql.NullInt64
+			if err := rows.Scan(&mid, &hash, &m.Path, &m.Size, &m.MessageID, &m.Subject, &m.From, &date); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up messages: %w", err)
+			}
+			copy(m.ID[:], hash)
+			m.Path = filepath.Join(a.MaildirRoot(), m.Path)
+			if date.Valid {
+				m.Date = time.Unix(date.Int64, 0)
+			}
+			out[m.ID] = m
+			byRow[mid] = m
+			rowIDs = append(rowIDs, fmt.Sprint(mid))
+		}
+		rows.Close()
+		if len(rowIDs) == 0 {
+			continue
+		}
+		// Row ids come from the catalog itself: safe to inline.
+		crows, err := a.rdb.QueryContext(ctx, `SELECT e.message, f.account, f.name, e.uid, e.flags, e.internal_date
+			FROM entries e JOIN folders f ON f.id = e.folder_id WHERE e.message IN (`+strings.Join(rowIDs, ",")+`) ORDER BY f.account, f.name`)
+		if err != nil {
+			return nil, fmt.Errorf("looking up copies: %w", err)
+		}
+		for crows.Next() {
+			var c Copy
+			var mid, d int64
+			var flags string
+			if err := crows.Scan(&mid, &c.Account, &c.Folder, &c.UID, &flags, &d); err != nil {
+				crows.Close()
+				return nil, err
+			}
+			c.Flags = strings.Fields(flags)
+			c.InternalDate = time.Unix(d, 0)
+			byRow[mid].Copies = append(byRow[mid].Copies, c)
+		}
+		crows.Close()
+	}
+	return out, nil
+}

@@ -74,19 +74,24 @@ index it fails at once with exit status 4.`,
 				Folders   []string  `json:"folders"`
 				Size      int64     `json:"size"`
 			}
+			ids := make([]archive.ID, len(hits))
+			for i, h := range hits {
+				ids[i] = h.ID
+			}
+			infos, err := a.Messages(ctx, ids)
+			if err != nil {
+				return err
+			}
 			out := make([]jsonHit, 0, len(hits))
 			for _, h := range hits {
-				m, err := a.Message(ctx, h.ID)
-				if errors.Is(err, archive.ErrNotFound) {
+				m, ok := infos[h.ID]
+				if !ok {
 					continue // indexed, then dropped from the catalog by a rescan
-				}
-				if err != nil {
-					return err
 				}
 				j := jsonHit{ID: m.ID.String(), MessageID: m.MessageID, Date: m.Date, From: m.From, Subject: m.Subject, Size: m.Size, Folders: []string{}}
 				for _, c := range m.Copies {
 					j.Folders = append(j.Folders, c.Account+"/"+c.Folder)
-					if j.Date.IsZero() || c.InternalDate.Before(j.Date) && m.Date.IsZero() {
+					if m.Date.IsZero() && (j.Date.IsZero() || c.InternalDate.Before(j.Date)) {
 						j.Date = c.InternalDate
 					}
 				}
