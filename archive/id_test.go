@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestHasherNormalisesLineEndings(t *testing.T) {
@@ -90,6 +92,34 @@ func FuzzHasher(f *testing.F) {
 		}
 		if h.Size() != int64(len(normaliseSlow(msg))) {
 			t.Fatalf("size differs")
+		}
+	})
+}
+
+func FuzzHeaderInfo(f *testing.F) {
+	for _, s := range []string{
+		"Subject: =?GBK?B?0K3S6Q==?=\r\n folded\r\nFrom: a@b\r\n\r\nbody",
+		"Message-ID: <a@b>\nDate: Mon, 02 Jan 2006 15:04:05 +0000\n\n",
+		"no header at all",
+		"Subject: =?unknown?Q?x?=\r\n\r\n",
+		"\x00\xff: \xfe\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, head []byte) {
+		var c headCapture
+		c.Write(head)
+		h := parseHeaderInfo(c.buf)
+		for _, s := range []string{h.Subject, h.From, h.MessageID} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("not valid UTF-8: %q", s)
+			}
+		}
+		if strings.ContainsRune(h.Subject+h.From, 0) {
+			t.Fatalf("NUL in decoded text: %q %q", h.Subject, h.From)
+		}
+		if len(c.buf) > maxHeadCapture {
+			t.Fatalf("captured %d bytes", len(c.buf))
 		}
 	})
 }

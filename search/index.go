@@ -22,6 +22,7 @@ type Index struct {
 	idx      bleve.Index
 	path     string
 	readOnly bool
+	created  bool
 }
 
 // ErrBusy is returned by OpenReadOnly while another process writes the index.
@@ -37,17 +38,19 @@ func Dir(archiveDir string) string { return filepath.Join(archiveDir, "index") }
 // must hold the archive lock (an *archive.Archive opened for writing).
 func Open(dir string) (*Index, error) {
 	idx, err := bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"})
+	created := false
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		m, merr := NewMapping()
 		if merr != nil {
 			return nil, merr
 		}
 		idx, err = bleve.NewUsing(dir, m, scorch.Name, scorch.Name, nil)
+		created = true
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)
 	}
-	return &Index{idx: idx, path: dir}, nil
+	return &Index{idx: idx, path: dir, created: created}, nil
 }
 
 // OpenReadOnly opens the index for searching without taking it from a
@@ -74,6 +77,10 @@ func Remove(dir string) error {
 	return nil
 }
 
+// Created reports whether Open made a new, empty index: the catalog's
+// record of what is indexed then no longer holds (see Sync).
+func (ix *Index) Created() bool { return ix.created }
+
 // Close closes the index.
 func (ix *Index) Close() error { return ix.idx.Close() }
 
@@ -90,6 +97,14 @@ const batchDocs = 500
 func Sync(ctx context.Context, a *archive.Archive, ix *Index, prog progress.Counter, problem func(id archive.ID, err error)) (int, error) {
 	if prog == nil {
 		prog = progress.Nop{}
+	}
+	if ix.created {
+		// A new index (the old one was removed, or never made) has none of
+		// what the catalog says is indexed.
+		if err := a.ResetIndexed(ctx); err != nil {
+			return 0, err
+		}
+		ix.created = false
 	}
 	total := 0
 	seenFailed := map[archive.ID]bool{}

@@ -137,3 +137,32 @@ func TestSyncIndexesEveryMessageOnce(t *testing.T) {
 		t.Errorf("folder:Saved = %v, want [%s]", got, some)
 	}
 }
+
+// TestNewIndexReindexesEverything: when the index is lost, the next Sync
+// must not trust the catalog's "indexed" marks.
+func TestNewIndexReindexesEverything(t *testing.T) {
+	a := sampleArchive(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "index")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(ctx, a, ix, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	ix.Close()
+	if err := Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	ix, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	n, err := Sync(ctx, a, ix, nil, nil)
+	st, _ := a.Stats(ctx)
+	if err != nil || n != int(st.Unique) {
+		t.Fatalf("after losing the index: indexed %d of %d (%v)", n, st.Unique, err)
+	}
+}

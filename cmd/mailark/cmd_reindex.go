@@ -33,10 +33,12 @@ index is deleted and built again from every message.`,
 			for _, p := range rr.Problems {
 				fmt.Fprintf(g.stderr, "%s %s: %s\n", p.Kind, p.Path, p.Detail)
 			}
-			if err := search.Remove(search.Dir(a.Dir())); err != nil {
+			// Reset first: a reindex killed after removing the index must
+			// not leave the catalog claiming messages are indexed.
+			if err := a.ResetIndexed(ctx); err != nil {
 				return err
 			}
-			if err := a.ResetIndexed(ctx); err != nil {
+			if err := search.Remove(search.Dir(a.Dir())); err != nil {
 				return err
 			}
 			st, err := a.Stats(ctx)
