@@ -34,12 +34,12 @@ func ParseAndCompile(s string, opts Options) (bq.Query, error) {
 	return Compile(n, opts)
 }
 
-// Compile translates n into a Bleve query over the fields of
-// search.NewMapping. Nodes returned by Parse always compile; an error
-// means a hand-built node with an unknown field or an invalid value.
-//
-// The result needs no further analysis options: text is analysed with the
-// analyzers of search.NewMapping, exactly as documents are indexed.
+// Compile translates n into a Bleve query for an index built with
+// search.NewMapping; words are analysed with that mapping's analyzers, as
+// the documents were. All (and a query of only ignored words such as "&")
+// gives a match-all query, a query that cannot match gives a match-none
+// query. Nodes returned by Parse always compile; an error means a
+// hand-built node with an unknown field or an invalid value.
 func Compile(n Node, opts Options) (bq.Query, error) {
 	m, err := indexMapping()
 	if err != nil {

@@ -689,3 +689,24 @@ func TestLongAndOddWords(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentCompile: Compile shares the analyzers of one mapping; run
+// with -race.
+func TestConcurrentCompile(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*len(searchTests))
+	for range 4 {
+		wg.Go(func() {
+			for _, tt := range searchTests {
+				if _, err := ParseAndCompile(tt.q, Options{Location: testLoc}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

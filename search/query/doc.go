@@ -38,7 +38,8 @@
 // it, "会议室", to require the exact sequence.
 //
 // A * at the end of a word searches for a prefix: invoic* finds invoice
-// and invoicing. A * anywhere else, or inside quotes, is just a character.
+// and invoicing. A * anywhere else, or inside quotes, has no special
+// meaning.
 //
 // # Fields
 //
@@ -88,7 +89,7 @@
 // to the first instant after it.
 //
 //	date:2019              during 2019
-//	date:2019-06..2021     from the start of June 2019 to the end of 2021
+//	date:2019..2021-06     from the start of 2019 to the end of June 2021
 //	date:2019-06-15..      on or after 15 June 2019
 //	date:..2019            up to the end of 2019
 //	after:2019-06-15       on or after 15 June 2019 (the same as date:2019-06-15..)
@@ -112,8 +113,8 @@
 // them. OR matches either side and binds more loosely than AND:
 // a OR b c means a OR (b AND c). NOT x and -x exclude what x matches; a
 // query of only exclusions, like -spam, searches all messages.
-// Parentheses group. Operators are recognised only in upper case: or, and
-// and not are words. A - excludes only at the start of a term: e-mail is
+// Parentheses group. Operators are recognised only in upper case; in lower
+// case, or, and and not are ordinary words. A - excludes only at the start of a term: e-mail is
 // a word, and a lone - is ignored.
 //
 // # Quotes
@@ -130,7 +131,7 @@
 // field without a value (from:), an unknown is: or has: value, or a bad
 // date or size. For example:
 //
-//	query: at position 7: expected ")" after "(from:x"
-//	query: at position 4: expected a term after "OR", found end of query
-//	query: at position 13: expected a month from 01 to 12, found "13"
+//	(from:x         query: at position 7: expected ")" after "(from:x"
+//	a OR            query: at position 4: expected a term after "OR", found end of query
+//	date:2019-13    query: at position 10: expected a month from 01 to 12, found "13"
 package query

@@ -236,7 +236,7 @@ func (p *parser) term(t token) (Node, error) {
 	case kindText, kindAddr, kindExact:
 		v := t.value
 		if t.field == "id" {
-			v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+			v = strings.TrimRight(strings.TrimLeft(v, "<"), ">")
 			if v == "" {
 				return nil, errorf(t.vpos, "expected a message ID after %q, found %q", name, raw)
 			}
