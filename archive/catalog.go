@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"os"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
 )
@@ -92,12 +93,35 @@ CREATE TABLE IF NOT EXISTS runs (
 	bytes     INTEGER NOT NULL DEFAULT 0,
 	report    TEXT    NOT NULL DEFAULT ''  -- JSON: per-message problems
 );
+
+CREATE TABLE IF NOT EXISTS receipts (
+	target      TEXT    NOT NULL,           -- "imap://host:port", "smtp://host:port"
+	user        TEXT    NOT NULL,           -- IMAP login; SMTP envelope sender
+	folder      TEXT    NOT NULL,           -- IMAP target mailbox; SMTP sorted recipients
+	message     BLOB    NOT NULL,           -- ID (SHA-256), not a row id: survives reindex
+	uidvalidity INTEGER NOT NULL DEFAULT 0, -- APPENDUID (UIDPLUS) or found by reconciliation; 0 unknown
+	uid         INTEGER NOT NULL DEFAULT 0,
+	size        INTEGER NOT NULL,           -- bytes sent (CRLF)
+	how         TEXT    NOT NULL,           -- appended, found, sent
+	run         INTEGER NOT NULL DEFAULT 0, -- runs.id
+	at          INTEGER NOT NULL,           -- unix seconds
+	PRIMARY KEY (target, user, folder, message)
+);
 `
 
 // openCatalog opens catalog.db. WAL lets readers (stats, search) run while
 // one writer imports; synchronous=FULL makes every commit durable, which is
 // what lets a checkpoint or a POP3 DELE follow it safely.
 func openCatalog(ctx context.Context, path string, readOnly bool) (*sql.DB, error) {
+	if !readOnly {
+		// Mail is private: create the catalog 0600 (SQLite gives its -wal
+		// and -shm files the same mode) instead of following the umask.
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("creating catalog %s: %w", path, err)
+		}
+		f.Close()
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
