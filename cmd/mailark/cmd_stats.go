@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/search"
@@ -11,7 +14,8 @@ import (
 )
 
 func newStatsCommand(g *globalOptions) *cobra.Command {
-	return withExitStatus(&cobra.Command{
+	var htmlFile string
+	c := &cobra.Command{
 		Use:   "stats",
 		Short: "Count messages, bytes and dedup savings per account, folder and year",
 		Long: `Print what the archive holds: messages (folder entries, what a mail
@@ -19,7 +23,7 @@ client counts), unique messages (distinct bytes), bytes received vs bytes
 stored (what deduplication saved), near-duplicates (same Message-ID, other
 bytes; all kept), and counts per account, folder and year. Reads the catalog
 only, so it works while an import runs.`,
-		Example: "  mailark stats\n  mailark stats --json",
+		Example: "  mailark stats\n  mailark stats --json\n  mailark stats --html report.html",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			a, err := openArchiveReadOnly(ctx, g)
@@ -38,6 +42,9 @@ only, so it works while an import runs.`,
 					docs = &n
 				}
 				ix.Close()
+			}
+			if htmlFile != "" {
+				return writeReportFile(ctx, a, s, htmlFile)
 			}
 			if g.json {
 				return printJSON(g.stdout, struct {
@@ -81,5 +88,31 @@ only, so it works while an import runs.`,
 			}
 			return nil
 		},
-	})
+	}
+	c.Flags().StringVar(&htmlFile, "html", "", "write a self-contained HTML report with charts (messages per month, top senders, sizes, folders) to this file")
+	return withExitStatus(c)
+}
+
+// writeReportFile writes the HTML report atomically.
+func writeReportFile(ctx context.Context, a *archive.Archive, s *archive.Stats, path string) error {
+	o, err := a.Overview(ctx)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".mailark-report-*")
+	if err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := writeHTMLReport(tmp, a.Dir(), s, o); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

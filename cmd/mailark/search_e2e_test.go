@@ -199,3 +199,34 @@ func TestSearchCorpusNeedles(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsHTML checks the report is self-contained and every chart has
+// bars (bench/report.sh renders it in Chromium).
+func TestStatsHTML(t *testing.T) {
+	dir := sampleImported(t)
+	out := filepath.Join(t.TempDir(), "r.html")
+	mustRun(t, dir, "stats", "--html", out)
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	charts := strings.Split(html, `<svg class="chart"`)[1:]
+	if len(charts) != 4 {
+		t.Fatalf("%d charts, want 4", len(charts))
+	}
+	for i, c := range charts {
+		c = c[:strings.Index(c, "</svg>")]
+		if strings.Count(c, `<rect class="bar"`) == 0 {
+			t.Errorf("chart %d has no bars", i)
+		}
+	}
+	for _, ext := range []string{"http://", "https://", "<script", "<link"} {
+		if strings.Contains(html, ext) {
+			t.Errorf("report is not self-contained: has %q", ext)
+		}
+	}
+	if !strings.Contains(html, "demo/INBOX") {
+		t.Error("folders chart lacks demo/INBOX")
+	}
+}
