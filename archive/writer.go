@@ -417,7 +417,7 @@ func (w *Writer) place(ctx context.Context, fi *folderInfo, name string, res *Re
 }
 
 // exec and queryRow run a statement in the batch transaction, prepared
-// once per Writer: parsing SQL per message costs more than executing it.
+// once per batch: parsing SQL per message costs more than executing it.
 func (w *Writer) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := w.prepared(ctx, query)
 	if err != nil {
