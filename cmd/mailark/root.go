@@ -84,6 +84,8 @@ they appear in.`,
 		&cobra.Group{ID: "archive", Title: "Archive:"},
 		&cobra.Group{ID: "import", Title: "Import:"},
 		&cobra.Group{ID: "search", Title: "Search:"},
+		&cobra.Group{ID: "export", Title: "Export:"},
+		&cobra.Group{ID: "server", Title: "Server:"},
 	)
 	for _, c := range []*cobra.Command{newInitCommand(g), newVerifyCommand(g), newStatsCommand(g), newDemoCommand(g)} {
 		c.GroupID = "archive"
@@ -99,7 +101,26 @@ they appear in.`,
 	ri := newReindexCommand(g)
 	ri.GroupID = "archive"
 	root.AddCommand(ri)
+	for _, r := range registry {
+		c := r.make(g)
+		c.GroupID = r.group
+		root.AddCommand(c)
+	}
 	return root
+}
+
+// registry holds commands that register themselves from their own file
+// (register in an init function), so that adding a command touches no
+// shared file.
+var registry []registration
+
+type registration struct {
+	group string // archive, import, search, export, server
+	make  func(*globalOptions) *cobra.Command
+}
+
+func register(group string, mk func(*globalOptions) *cobra.Command) {
+	registry = append(registry, registration{group, mk})
 }
 
 // withExitStatus appends the exit status table to a command's help.
