@@ -237,17 +237,40 @@ func TestKillAndResume(t *testing.T) {
 	killed := filepath.Join(t.TempDir(), "killed")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	kills, midway := 0, 0
-	for range 3 {
+	for i := range 3 {
 		cmd := exec.Command(binary, "--archive", killed, "import", "mbox", mboxPath)
+		cmd.Env = append(os.Environ(), "MAILARK_BATCH_MESSAGES=250") // more commits to land between
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(window/5 + time.Duration(rng.Int64N(int64(window*3/5))))
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		before := countEntries(t, killed)
+		if i == 0 {
+			// A random moment within the import phase.
+			time.Sleep(window/5 + time.Duration(rng.Int64N(int64(window*3/5))))
+		} else {
+			// Right after a commit moved the import forward, plus a random
+			// delay: timing alone is unreliable on a loaded machine.
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) {
+				if n := countEntries(t, killed); n > before {
+					break
+				}
+				select {
+				case <-done:
+				case <-time.After(20 * time.Millisecond):
+					continue
+				}
+				break
+			}
+			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
+		}
 		if cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
 		}
-		cmd.Wait()
-		if n := len(catalogDumpIfAny(t, killed)); n > 0 && n < len(want) {
+		<-done
+		if n := countEntries(t, killed); n > 0 && n < len(want) {
 			midway++
 		}
 	}
@@ -277,6 +300,23 @@ func TestKillAndResume(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills (%d mid-import), %d entries identical", kills, midway, len(want))
+}
+
+// countEntries counts the committed folder entries of an archive (0 when
+// there is no archive yet).
+func countEntries(t *testing.T, dir string) int {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
+		return 0
+	}
+	a, err := archive.Open(context.Background(), dir, archive.Options{ReadOnly: true})
+	if err != nil {
+		return 0 // being created right now
+	}
+	defer a.Close()
+	var n int
+	a.DB().QueryRow(`SELECT count(*) FROM entries`).Scan(&n)
+	return n
 }
 
 func catalogDumpIfAny(t *testing.T, dir string) []string {
