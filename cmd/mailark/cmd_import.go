@@ -14,6 +14,7 @@ import (
 	emlimp "github.com/mailark/mailark/importers/eml"
 	maildirimp "github.com/mailark/mailark/importers/maildir"
 	mboximp "github.com/mailark/mailark/importers/mbox"
+	"github.com/mailark/mailark/internal/progress"
 	"github.com/mailark/mailark/mbox"
 	"github.com/mailark/mailark/search"
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ whatever the size of the source), stores each distinct message once, and can
 be interrupted and run again: nothing is lost and nothing is stored twice.`,
 	}
 	c.AddCommand(newImportMboxCommand(g), newImportMaildirCommand(g), newImportEMLCommand(g))
+	c.AddCommand(newImportPOP3Command(g))
 	return c
 }
 
@@ -179,12 +181,37 @@ func runImport(ctx context.Context, g *globalOptions, command string, args []str
 func runImportWith(ctx context.Context, g *globalOptions, command string, args []string, o importOptions,
 	body func(ctx context.Context, w *archive.Writer, add func(src importers.Source, msgs, bytes int64) error) error,
 	done func(*archive.Run)) error {
+	return runImportFrame(ctx, g, command, strings.Join(args, " "),
+		func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error {
+			opts := importers.Options{Account: o.account, Folder: o.folder, Progress: prog, Logger: g.log}
+			return body(ctx, w, func(src importers.Source, msgs, bytes int64) error {
+				prog.AddTotal(msgs, bytes)
+				return importers.Run(ctx, w, src, opts, rep)
+			})
+		},
+		func(run *archive.Run, importTime, indexTime time.Duration, err error) {
+			printImportReport(g, command, run, importTime, indexTime, err)
+			if done != nil {
+				done(run)
+			}
+		})
+}
+
+// runImportFrame is the frame every import shares: open the archive (and
+// its lock), record the run in the audit log, let body deliver into the
+// writer and count into rep, commit what was delivered completely (also
+// when interrupted), bring the index up to date, record and print the
+// report (report, when set, prints it instead of printImportReport), and
+// map the outcome to the exit status.
+func runImportFrame(ctx context.Context, g *globalOptions, command, args string,
+	body func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error,
+	report func(run *archive.Run, importTime, indexTime time.Duration, err error)) error {
 	a, err := openArchive(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	run, err := a.BeginRun(ctx, command, strings.Join(args, " "))
+	run, err := a.BeginRun(ctx, command, args)
 	if err != nil {
 		return err
 	}
@@ -195,11 +222,7 @@ func runImportWith(ctx context.Context, g *globalOptions, command string, args [
 	prog := newProgress(g, "importing")
 	rep := &importers.Report{}
 	start := time.Now()
-	opts := importers.Options{Account: o.account, Folder: o.folder, Progress: prog, Logger: g.log}
-	err = body(ctx, w, func(src importers.Source, msgs, bytes int64) error {
-		prog.AddTotal(msgs, bytes)
-		return importers.Run(ctx, w, src, opts, rep)
-	})
+	err = body(ctx, a, w, prog, rep)
 	// What was delivered completely is kept, even when the run was
 	// interrupted: commit with a context that is not cancelled.
 	if cerr := w.Commit(context.WithoutCancel(ctx)); cerr != nil {
@@ -213,7 +236,6 @@ func runImportWith(ctx context.Context, g *globalOptions, command string, args [
 			err = fmt.Errorf("%w (the messages are archived; the index catches up on the next import or 'mailark reindex')", ierr)
 		}
 	}
-
 	run.Counts, run.Problems = rep.RunCounts, rep.Problems
 	switch {
 	case ctx.Err() != nil:
@@ -228,9 +250,10 @@ func runImportWith(ctx context.Context, g *globalOptions, command string, args [
 	if ferr := a.FinishRun(run); ferr != nil {
 		err = errors.Join(err, ferr)
 	}
-	printImportReport(g, command, run, importTime, time.Since(start)-importTime, err)
-	if done != nil {
-		done(run)
+	if report == nil {
+		printImportReport(g, command, run, importTime, time.Since(start)-importTime, err)
+	} else {
+		report(run, importTime, time.Since(start)-importTime, err)
 	}
 	if err != nil {
 		return err
