@@ -30,6 +30,7 @@ be interrupted and run again: nothing is lost and nothing is stored twice.`,
 	}
 	c.AddCommand(newImportMboxCommand(g), newImportMaildirCommand(g), newImportEMLCommand(g))
 	c.AddCommand(newImportPOP3Command(g))
+	c.AddCommand(newImportIMAPCommand(g))
 	return c
 }
 

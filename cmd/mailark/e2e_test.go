@@ -319,13 +319,6 @@ func countEntries(t *testing.T, dir string) int {
 	return n
 }
 
-func catalogDumpIfAny(t *testing.T, dir string) []string {
-	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
-		return nil
-	}
-	return catalogDump(t, dir)
-}
-
 // catalogDump lists (folder, uid, id, flags, date) of every entry, sorted.
 func catalogDump(t *testing.T, dir string) []string {
 	t.Helper()
