@@ -50,8 +50,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "mailark",
 		Short: "Archive, search and migrate mail, offline",
-		Long: `mailark keeps mail in one deduplicated Maildir archive with a catalog,
-imported from mbox files, Maildir trees and .eml files.
+		Long: `mailark keeps mail in one deduplicated Maildir archive with a catalog
+and a full-text index, imported from IMAP and POP3 servers, mbox files,
+Maildir trees and .eml files, and serves it read-only over IMAP.
 
 The archive is a plain Maildir++ tree (readable by Dovecot, mutt, notmuch and
 mu as it is) plus catalog.db. Messages are identified by the SHA-256 of their
