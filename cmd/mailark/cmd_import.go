@@ -26,8 +26,12 @@ func newImportCommand(g *globalOptions) *cobra.Command {
 		Short: "Import mail into the archive",
 		Long: `Import mail into the archive. Every importer streams (memory stays flat
 whatever the size of the source), stores each distinct message once, and can
-be interrupted and run again: nothing is lost and nothing is stored twice.`,
+be interrupted and run again: nothing is lost and nothing is stored twice.
+After the messages are committed, the search index is brought up to date;
+--no-index skips that (for a first bulk import: indexing takes most of the
+time), and the next import or 'mailark reindex' catches up.`,
 	}
+	c.PersistentFlags().BoolVar(&g.noIndex, "no-index", false, "do not update the search index now (the next import or 'mailark reindex' does)")
 	c.AddCommand(newImportMboxCommand(g), newImportMaildirCommand(g), newImportEMLCommand(g))
 	c.AddCommand(newImportPOP3Command(g))
 	c.AddCommand(newImportIMAPCommand(g))
@@ -232,7 +236,7 @@ func runImportFrame(ctx context.Context, g *globalOptions, command, args string,
 	}
 	prog.Finish()
 	importTime := time.Since(start)
-	if err == nil && ctx.Err() == nil {
+	if err == nil && ctx.Err() == nil && !g.noIndex {
 		if ierr := indexArchive(ctx, g, a, rep); ierr != nil {
 			err = fmt.Errorf("%w (the messages are archived; the index catches up on the next import or 'mailark reindex')", ierr)
 		}
@@ -320,8 +324,12 @@ func printImportReport(g *globalOptions, command string, run *archive.Run, d, in
 		fmt.Fprintf(g.stderr, "%s: %s: %s\n", kind, p.Where, p.Error)
 	}
 	total := c.New + c.Linked + c.Existing
-	fmt.Fprintf(g.stdout, "%s: %d messages: %d new, %d duplicates linked, %d already archived, %d near-duplicates, %d failed; %s stored in %.1fs, indexed in %.1fs\n",
-		command, total, c.New, c.Linked, c.Existing, c.NearDups, c.Failed, humanBytes(c.Bytes), d.Seconds(), indexTime.Seconds())
+	indexed := fmt.Sprintf("indexed in %.1fs", indexTime.Seconds())
+	if g.noIndex {
+		indexed = "index not updated (--no-index)"
+	}
+	fmt.Fprintf(g.stdout, "%s: %d messages: %d new, %d duplicates linked, %d already archived, %d near-duplicates, %d failed; %s stored in %.1fs, %s\n",
+		command, total, c.New, c.Linked, c.Existing, c.NearDups, c.Failed, humanBytes(c.Bytes), d.Seconds(), indexed)
 }
 
 func humanBytes(n int64) string {

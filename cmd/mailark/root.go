@@ -18,6 +18,7 @@ type globalOptions struct {
 	json       bool
 	quiet      bool
 	verbose    bool
+	noIndex    bool // import --no-index
 	stdout     io.Writer
 	stderr     io.Writer
 	log        *slog.Logger

@@ -230,3 +230,25 @@ func TestStatsHTML(t *testing.T) {
 		t.Error("folders chart lacks demo/INBOX")
 	}
 }
+
+// TestImportNoIndex: --no-index leaves indexing to the next run, and
+// verify says so until then.
+func TestImportNoIndex(t *testing.T) {
+	src, err := mailark.ExtractSample(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "archive")
+	r := mustRun(t, dir, "import", "--no-index", "maildir", src)
+	if !strings.Contains(r.stdout, "--no-index") {
+		t.Errorf("summary: %s", r.stdout)
+	}
+	if r := runCLI(t, dir, "verify"); r.code != exitFailure {
+		t.Errorf("verify with nothing indexed: exit %d", r.code)
+	}
+	mustRun(t, dir, "import", "maildir", src) // nothing new; indexes what the first run left
+	mustRun(t, dir, "verify")
+	if got, want := searchIDs(t, dir, "quokka"), manifestIDs(t, "needle:quokka"); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("search after catching up: %v, want %v", got, want)
+	}
+}
