@@ -785,3 +785,6 @@ func (w *Writer) Abort() {
 	}
 	w.reset()
 }
+
+// Archive returns the archive w writes into.
+func (w *Writer) Archive() *Archive { return w.a }

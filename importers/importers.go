@@ -25,6 +25,14 @@ type Message struct {
 	InternalDate time.Time // zero: from the Date header
 	DateFallback time.Time // used when neither InternalDate nor a Date header exists
 	Position     string    // where in the source, for reports: "mbox:/a.mbox@1234"
+	// Source and Ref, when set, are recorded with the delivery (see
+	// archive.Meta) so that the next run can recognise the message without
+	// reading it.
+	Source, Ref string
+	// Known marks a message the source recognised as archived by an earlier
+	// run (its Ref is recorded): it is counted as already archived and not
+	// read; Body is nil.
+	Known bool
 	// Warnings are problems that did not stop the message from being
 	// archived (a truncated last message is stored as it is, for example).
 	// A source may append to it while Body is read.
@@ -114,6 +122,11 @@ func Run(ctx context.Context, w *archive.Writer, src Source, opts Options, rep *
 		if err != nil {
 			return err
 		}
+		if m.Known {
+			rep.Existing++
+			prog.Add(1, 0)
+			continue
+		}
 		folder := m.Folder
 		if opts.Folder != "" {
 			folder = opts.Folder
@@ -124,6 +137,8 @@ func Run(ctx context.Context, w *archive.Writer, src Source, opts Options, rep *
 			Flags:        m.Flags,
 			InternalDate: m.InternalDate,
 			DateFallback: m.DateFallback,
+			Source:       m.Source,
+			Ref:          m.Ref,
 		})
 		var se *archive.SourceError
 		if errors.As(err, &se) || errors.Is(err, archive.ErrBadName) {

@@ -128,6 +128,12 @@ The source tree is only read.`,
 					return err
 				}
 				defer src.Close()
+				// Files recorded by an earlier run into this account are not read again.
+				known, err := w.Archive().SourceRefs(ctx, maildirimp.SourceName(o.account, args[0]))
+				if err != nil {
+					return err
+				}
+				src.SkipKnown(o.account, known)
 				n, b := src.Total()
 				return add(src, n, b)
 			})

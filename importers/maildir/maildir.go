@@ -30,15 +30,18 @@ type file struct {
 	folder string
 	path   string
 	flags  []string
+	ref    string // path below the root, size and mtime: changes when the file does
 }
 
 // Source reads a Maildir tree.
 type Source struct {
-	root  string
-	files []file
-	i     int
-	cur   *os.File
-	bytes int64
+	account string
+	known   map[string]archive.ID
+	root    string
+	files   []file
+	i       int
+	cur     *os.File
+	bytes   int64
 }
 
 var _ importers.Source = (*Source)(nil)
@@ -67,6 +70,24 @@ func Open(root string) (*Source, error) {
 		}
 	}
 	return s, nil
+}
+
+// SourceName is the catalog source under which the files of the tree at
+// root, imported into account, are recorded (archive.Meta.Source).
+func SourceName(account, root string) string {
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	return "maildir:" + account + ":" + root
+}
+
+// SkipKnown makes the source recognise files recorded by an earlier import
+// into account (refs from archive.SourceRefs(SourceName(account, root))):
+// they are reported as already archived without being read, which makes a
+// rerun over an unchanged tree cost a directory listing. A file whose size
+// or mtime changed is read again (and deduplicated by content).
+func (s *Source) SkipKnown(account string, known map[string]archive.ID) {
+	s.account, s.known = account, known
 }
 
 // Total returns the number of messages and bytes found by Open.
@@ -161,12 +182,18 @@ func (s *Source) scanFolder(f folderDir) error {
 			if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 				continue
 			}
+			path := filepath.Join(d, e.Name())
+			ref := ""
 			if info, err := e.Info(); err == nil {
 				s.bytes += info.Size()
+				if rel, err := filepath.Rel(s.root, path); err == nil {
+					ref = fmt.Sprintf("%s|%d|%d", filepath.ToSlash(rel), info.Size(), info.ModTime().UnixNano())
+				}
 			}
 			s.files = append(s.files, file{
 				folder: f.name,
-				path:   filepath.Join(d, e.Name()),
+				path:   path,
+				ref:    ref,
 				flags:  nameFlags(e.Name(), keywords),
 			})
 		}
@@ -227,6 +254,13 @@ func (s *Source) Next(ctx context.Context) (*importers.Message, error) {
 	f := s.files[s.i]
 	s.i++
 	pos := "maildir:" + f.path
+	var source string
+	if s.known != nil && f.ref != "" {
+		source = SourceName(s.account, s.root)
+		if _, ok := s.known[f.ref]; ok {
+			return &importers.Message{Known: true, Folder: f.folder, Position: pos}, nil
+		}
+	}
 	fh, err := os.Open(f.path)
 	if err != nil {
 		// A file moved away by a mail client meanwhile (new/ → cur/) is
@@ -245,6 +279,8 @@ func (s *Source) Next(ctx context.Context) (*importers.Message, error) {
 		Flags:        f.flags,
 		InternalDate: st.ModTime(),
 		Position:     pos,
+		Source:       source,
+		Ref:          f.ref,
 	}, nil
 }
 

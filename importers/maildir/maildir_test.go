@@ -431,3 +431,54 @@ func inode(info fs.FileInfo) uint64 {
 	}
 	return 0
 }
+
+// TestSkipKnown: a rerun over an unchanged tree reads no file; a changed
+// file is read again; refs belong to one account.
+func TestSkipKnown(t *testing.T) {
+	root := t.TempDir()
+	mtime := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	a1 := mkfile(t, root, "cur/1.x:2,S", "Subject: one\r\n\r\n1\r\n", mtime)
+	mkfile(t, root, "cur/2.x:2,", "Subject: two\r\n\r\n2\r\n", mtime)
+	mkfile(t, root, ".Sub/cur/3.x:2,", "Subject: three\r\n\r\n3\r\n", mtime)
+	a := archive.TestArchive(t)
+	ctx := context.Background()
+	pass := func(acct string) (*importers.Report, int) {
+		known, err := a.SourceRefs(ctx, SourceName(acct, root))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := open(t, root)
+		src.SkipKnown(acct, known)
+		w, err := a.NewWriter(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := &importers.Report{}
+		if err := importers.Run(ctx, w, src, importers.Options{Account: acct}, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return rep, len(known)
+	}
+	if rep, n := pass(account); rep.New != 3 || n != 0 {
+		t.Fatalf("first run: %+v, %d known", rep.RunCounts, n)
+	}
+	if rep, n := pass(account); rep.Existing != 3 || rep.New != 0 || n != 3 {
+		t.Fatalf("rerun: %+v, %d known", rep.RunCounts, n)
+	}
+	// A changed file (new mtime) is read again: same bytes, so Exists.
+	later := mtime.Add(time.Hour)
+	if err := os.Chtimes(a1, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if rep, _ := pass(account); rep.Existing != 3 {
+		t.Fatalf("after touching a file: %+v", rep.RunCounts)
+	}
+	// Another account knows nothing yet.
+	if rep, n := pass("other"); n != 0 || rep.Linked != 3 {
+		t.Fatalf("other account: %+v, %d known", rep.RunCounts, n)
+	}
+	archive.TestVerify(t, a)
+}
