@@ -88,9 +88,12 @@ const (
 )
 
 // Writer delivers messages into the archive in group-committed batches.
-// A Writer is not safe for concurrent use; an importer with several
-// connections funnels their messages through one Writer.
+// Its methods are safe for concurrent use (Spool runs in parallel, the rest
+// one at a time), so several importers can share one Writer; a batch then
+// holds messages of all of them, and each importer's checkpoints still
+// commit together with, or after, the messages before them.
 type Writer struct {
+	mu      sync.Mutex // serialises everything but Spool
 	a       *Archive
 	tx      *sql.Tx
 	ops     []pendingOp
@@ -225,6 +228,12 @@ func (w *Writer) Spool(account string, r io.Reader) (*Spooled, error) {
 // DeliverSpooled files a spooled message, as Deliver does; sp must not be
 // used afterwards.
 func (w *Writer) DeliverSpooled(ctx context.Context, sp *Spooled, m Meta) (Result, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.deliverSpooled(ctx, sp, m)
+}
+
+func (w *Writer) deliverSpooled(ctx context.Context, sp *Spooled, m Meta) (Result, error) {
 	tmp := sp.path
 	sp.path = ""
 	keep := false
@@ -237,7 +246,7 @@ func (w *Writer) DeliverSpooled(ctx context.Context, sp *Spooled, m Meta) (Resul
 		return Result{}, err
 	}
 	if w.full() {
-		if err := w.Commit(ctx); err != nil {
+		if err := w.commit(ctx); err != nil {
 			return Result{}, err
 		}
 	}
@@ -342,6 +351,8 @@ func (w *Writer) DeliverSpooled(ctx context.Context, sp *Spooled, m Meta) (Resul
 // this batch or before) into another folder without reading it again:
 // how one message with several Gmail labels lands in several folders.
 func (w *Writer) AddToFolder(ctx context.Context, id ID, m Meta) (Result, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
@@ -536,6 +547,8 @@ func (w *Writer) sourceRef(ctx context.Context, m Meta, msgID int64) error {
 // current batch, so it becomes durable exactly when the messages delivered
 // before it do.
 func (w *Writer) SetState(ctx context.Context, source, key, value string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := w.begin(ctx); err != nil {
 		return err
 	}
@@ -547,6 +560,8 @@ func (w *Writer) SetState(ctx context.Context, source, key, value string) error 
 
 // State reads a sync-state value, including one staged but not committed.
 func (w *Writer) State(ctx context.Context, source, key string) (string, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if err := w.begin(ctx); err != nil {
 		return "", false, err
 	}
@@ -562,11 +577,21 @@ func (w *Writer) State(ctx context.Context, source, key string) (string, bool, e
 }
 
 // AfterCommit registers fn to run once everything staged so far is
-// durable: a POP3 DELE, for example, must never run earlier.
-func (w *Writer) AfterCommit(fn func()) { w.hooks = append(w.hooks, fn) }
+// durable: a POP3 DELE, for example, must never run earlier. fn runs on
+// whichever goroutine commits, with the Writer locked: it must not call the
+// Writer, and must synchronise what it touches.
+func (w *Writer) AfterCommit(fn func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hooks = append(w.hooks, fn)
+}
 
 // Pending returns the number of messages staged but not yet committed.
-func (w *Writer) Pending() int { return len(w.ops) }
+func (w *Writer) Pending() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.ops)
+}
 
 func (w *Writer) full() bool {
 	if len(w.ops) == 0 {
@@ -595,6 +620,12 @@ func (w *Writer) begin(ctx context.Context) error {
 // not know; the next delivery of the same message adopts them (the name is
 // the same), and verify reports any that remain.
 func (w *Writer) Commit(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.commit(ctx)
+}
+
+func (w *Writer) commit(ctx context.Context) error {
 	if w.tx == nil {
 		return nil
 	}
@@ -774,6 +805,8 @@ func (w *Writer) Close(ctx context.Context) error { return w.Commit(ctx) }
 
 // Abort drops the batch: nothing staged since the last Commit is kept.
 func (w *Writer) Abort() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if w.tx == nil {
 		return
 	}

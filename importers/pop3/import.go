@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailark/mailark/archive"
@@ -141,13 +142,17 @@ type importer struct {
 	res    *Result
 	listed bool // a session has listed the maildrop
 
-	known     map[string]archive.ID // UIDLs committed before this run
-	stored    map[string]bool       // UIDLs delivered in this run
-	committed map[string]bool       // UIDLs whose delivery in this run is durable
-	failed    map[string]bool       // UIDLs that failed in this run: not retried
-	cuts      map[string]int        // connection losses while receiving a UIDL
-	announced map[string]bool       // UIDLs counted into the progress totals
-	seen      map[archive.ID]bool   // without UIDL: messages counted in this run
+	known  map[string]archive.ID // UIDLs committed before this run
+	stored map[string]bool       // UIDLs delivered in this run
+	// hookMu guards committed and the durable maps: the writer runs
+	// AfterCommit hooks on whichever goroutine commits, which is another
+	// importer's when several share a Writer (mailark sync).
+	hookMu    sync.Mutex
+	committed map[string]bool     // UIDLs whose delivery in this run is durable
+	failed    map[string]bool     // UIDLs that failed in this run: not retried
+	cuts      map[string]int      // connection losses while receiving a UIDL
+	announced map[string]bool     // UIDLs counted into the progress totals
+	seen      map[archive.ID]bool // without UIDL: messages counted in this run
 	head      headerCapture
 }
 
@@ -457,6 +462,8 @@ func (im *importer) fetch(ctx context.Context, c *Client, m MessageInfo, body io
 		im.stored[uid] = true
 	}
 	im.w.AfterCommit(func() {
+		im.hookMu.Lock()
+		defer im.hookMu.Unlock()
 		if uid != "" {
 			im.committed[uid] = true
 		} else {
@@ -500,7 +507,10 @@ func (im *importer) deleteCommitted(ctx context.Context, c *Client, msgs []Messa
 	var nums []int
 	for _, m := range msgs {
 		_, known := im.known[m.UID]
-		if m.UID != "" && (known || im.committed[m.UID]) || m.UID == "" && durable[m.Num] {
+		im.hookMu.Lock()
+		durableNow := m.UID != "" && im.committed[m.UID] || m.UID == "" && durable[m.Num]
+		im.hookMu.Unlock()
+		if m.UID != "" && known || durableNow {
 			nums = append(nums, m.Num)
 		}
 	}
