@@ -70,36 +70,37 @@ never stored, and the import reconnects and carries on.`,
 	return withExitStatus(c)
 }
 
-func runImportPOP3(ctx context.Context, g *globalOptions, o pop3Options) error {
+// pop3Config checks the flags and turns them into the importer's config,
+// reading the password.
+func (o *pop3Options) pop3Config(ctx context.Context, g *globalOptions) (pop3imp.Config, error) {
 	addr, topts, err := o.conn.resolve("pop3")
 	if err != nil {
-		return err
+		return pop3imp.Config{}, err
 	}
 	if o.conn.user == "" {
-		return &usageError{errors.New("--user is required")}
+		return pop3imp.Config{}, &usageError{errors.New("--user is required")}
 	}
 	if !o.conn.password.IsSet() {
-		return &usageError{secret.ErrNone}
+		return pop3imp.Config{}, &usageError{secret.ErrNone}
 	}
 	if o.folder != "" {
 		if _, err := archive.CanonicalFolder(o.folder); err != nil {
-			return &usageError{fmt.Errorf("--folder: %w", err)}
+			return pop3imp.Config{}, &usageError{fmt.Errorf("--folder: %w", err)}
 		}
 	}
-	accountDefaulted := o.account == ""
-	if accountDefaulted {
+	if o.account == "" {
 		o.account = o.conn.user
 	}
 	if o.timeout <= 0 {
-		return &usageError{errors.New("--timeout must be positive")}
+		return pop3imp.Config{}, &usageError{errors.New("--timeout must be positive")}
 	}
 	tlsCfg, err := topts.Config(o.conn.host)
 	if err != nil {
-		return err
+		return pop3imp.Config{}, err
 	}
 	password, err := o.conn.password.Read(ctx)
 	if err != nil {
-		return err
+		return pop3imp.Config{}, err
 	}
 	sec := pop3imp.STARTTLS
 	switch topts.Mode {
@@ -115,10 +116,19 @@ func runImportPOP3(ctx context.Context, g *globalOptions, o pop3Options) error {
 		Account: o.account, Folder: o.folder, Delete: o.delete,
 		Logger: g.log,
 	}
+	return cfg, nil
+}
+
+func runImportPOP3(ctx context.Context, g *globalOptions, o pop3Options) error {
+	accountDefaulted := o.account == ""
+	cfg, err := o.pop3Config(ctx, g)
+	if err != nil {
+		return err
+	}
 	if o.dryRun {
 		return runPOP3DryRun(ctx, g, cfg)
 	}
-	args := o.conn.String() + " account=" + o.account
+	args := o.conn.String() + " account=" + cfg.Account
 	if o.folder != "" {
 		args += " folder=" + o.folder
 	}
