@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/mailark/mailark/importers"
+	"github.com/mailark/mailark/internal/config"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -25,6 +28,7 @@ type serveOptions struct {
 	users             string
 	maxConns, maxIP   int
 	shutdownWait      time.Duration
+	syncEvery         time.Duration
 }
 
 func newServeCommand(g *globalOptions) *cobra.Command {
@@ -71,6 +75,7 @@ for APPEND (which is refused anyway) and 4 KiB otherwise.`,
 	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) for TLS")
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key for TLS")
 	f.StringVar(&o.users, "users", "", "users file (default ARCHIVE/users)")
+	f.DurationVar(&o.syncEvery, "sync-every", 0, "also run 'mailark sync' for the accounts of mailark.toml this often (e.g. 15m); new mail shows up in connected clients")
 	f.IntVar(&o.maxConns, "max-connections", 200, "most client connections at once")
 	f.IntVar(&o.maxIP, "max-per-ip", 20, "most connections from one address")
 	f.DurationVar(&o.shutdownWait, "shutdown-wait", 10*time.Second, "how long clients may finish their commands on SIGTERM")
@@ -100,6 +105,19 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	}
 	if o.listen != "" && !isLoopback(o.listen) && o.tlsCert == "" {
 		return &usageError{fmt.Errorf("--listen %s is not a loopback address: clients would send passwords in clear, so it needs --tls-cert and --tls-key (STARTTLS)", o.listen)}
+	}
+	if o.syncEvery < 0 {
+		return &usageError{errors.New("--sync-every must be positive")}
+	}
+	if o.syncEvery > 0 {
+		// Fail now, not at the first tick, on a config that cannot work.
+		cfg, err := config.Load(filepath.Join(g.archiveDir, config.FileName))
+		if err != nil {
+			return err
+		}
+		if _, err := selectAccounts(g, cfg, nil); err != nil {
+			return err
+		}
 	}
 	if o.maxConns < 1 || o.maxIP < 1 {
 		return &usageError{errors.New("--max-connections and --max-per-ip must be at least 1")}
@@ -143,6 +161,9 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 			g.log.Error("indexing", "err", err)
 		} else if n > 0 {
 			g.log.Info("indexed messages", "count", n)
+		}
+		if o.syncEvery > 0 {
+			syncLoop(syncCtx, g, a, ix, o.syncEvery)
 		}
 	}()
 
@@ -202,4 +223,49 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 		fmt.Fprintln(g.stderr, "mailark: server stopped")
 	}
 	return nil
+}
+
+// syncLoop runs the configured accounts every interval inside the server,
+// which owns the archive and its index; the server's IDLE and polling show
+// what arrives. A failing round is logged and the next one tries again.
+func syncLoop(ctx context.Context, g *globalOptions, a *archive.Archive, ix *search.Index, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cfg, err := config.Load(filepath.Join(a.Dir(), config.FileName))
+		if err != nil {
+			g.log.Error("sync: reading the config", "err", err)
+			continue
+		}
+		accounts, err := selectAccounts(g, cfg, nil)
+		if err != nil {
+			g.log.Error("sync", "err", err)
+			continue
+		}
+		parallel := cfg.Sync.Parallel
+		if parallel < 1 {
+			parallel = 2
+		}
+		sg := *g
+		sg.quiet = true // no progress bar inside a server
+		results, err := syncAccounts(ctx, &sg, a, accounts, parallel, func(ctx context.Context, rep *importers.Report) error {
+			_, err := search.Sync(ctx, a, ix, nil, nil)
+			return err
+		})
+		if err != nil {
+			g.log.Error("sync", "err", err)
+		}
+		for _, r := range results {
+			lvl := slog.LevelInfo
+			if r.Status != archive.RunOK {
+				lvl = slog.LevelWarn
+			}
+			g.log.Log(ctx, lvl, "sync", "account", r.Account, "status", r.Status, "new", r.Counts.New, "linked", r.Counts.Linked, "failed", r.Counts.Failed, "error", r.Error)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,23 +60,13 @@ type syncResult struct {
 }
 
 func runSync(ctx context.Context, g *globalOptions, names []string, parallel int, parallelSet bool) error {
-	cfg, err := config.Load(g.archiveDir + "/" + config.FileName)
+	cfg, err := config.Load(filepath.Join(g.archiveDir, config.FileName))
 	if err != nil {
 		return err
 	}
-	accounts := cfg.Accounts
-	if len(names) > 0 {
-		accounts = nil
-		for _, n := range names {
-			a, ok := cfg.Account(n)
-			if !ok {
-				return &usageError{fmt.Errorf("no account %q in %s/%s", n, g.archiveDir, config.FileName)}
-			}
-			accounts = append(accounts, a)
-		}
-	}
-	if len(accounts) == 0 {
-		return &usageError{fmt.Errorf("no accounts to sync: add [[account]] entries to %s/%s (mailark init writes an example)", g.archiveDir, config.FileName)}
+	accounts, err := selectAccounts(g, cfg, names)
+	if err != nil {
+		return err
 	}
 	if !parallelSet && cfg.Sync.Parallel > 0 {
 		parallel = cfg.Sync.Parallel
@@ -83,27 +74,78 @@ func runSync(ctx context.Context, g *globalOptions, names []string, parallel int
 	if parallel < 1 {
 		return &usageError{errors.New("--parallel must be at least 1")}
 	}
-
 	a, err := openArchive(ctx, g)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	results, err := syncAccounts(ctx, g, a, accounts, parallel, func(ctx context.Context, rep *importers.Report) error {
+		return indexArchive(ctx, g, a, rep)
+	})
+	printSyncReport(g, results)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	failedAccounts, failedMessages := 0, 0
+	for _, r := range results {
+		if r.Error != "" {
+			failedAccounts++
+		}
+		if r.Counts.Failed > 0 {
+			failedMessages++
+		}
+	}
+	switch {
+	case failedAccounts > 0:
+		return &exitError{code: exitFailure, err: fmt.Errorf("sync: %d of %d accounts failed", failedAccounts, len(results))}
+	case failedMessages > 0:
+		return errPartial
+	}
+	return nil
+}
+
+// selectAccounts returns the named accounts of cfg, or all of them.
+func selectAccounts(g *globalOptions, cfg *config.Config, names []string) ([]config.Account, error) {
+	accounts := cfg.Accounts
+	if len(names) > 0 {
+		accounts = nil
+		for _, n := range names {
+			a, ok := cfg.Account(n)
+			if !ok {
+				return nil, &usageError{fmt.Errorf("no account %q in %s", n, filepath.Join(g.archiveDir, config.FileName))}
+			}
+			accounts = append(accounts, a)
+		}
+	}
+	if len(accounts) == 0 {
+		return nil, &usageError{fmt.Errorf("no accounts to sync: add [[account]] entries to %s (mailark init writes an example)", filepath.Join(g.archiveDir, config.FileName))}
+	}
+	return accounts, nil
+}
+
+// syncAccounts runs accounts, at most parallel at once, into one writer of
+// the open archive a, then calls index once. It returns one result per
+// account; the error is for the archive as a whole (commit, index, audit).
+func syncAccounts(ctx context.Context, g *globalOptions, a *archive.Archive, accounts []config.Account, parallel int,
+	index func(context.Context, *importers.Report) error) ([]syncResult, error) {
 	// One audit-log row per account, begun before the writer's first
 	// transaction holds the catalog's only write connection.
 	runs := make([]*archive.Run, len(accounts))
 	for i, acct := range accounts {
+		var err error
 		if runs[i], err = a.BeginRun(ctx, "sync", acct.Name); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	w, err := newWriter(ctx, a)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	prog := newProgress(g, "syncing")
 	results := make([]syncResult, len(accounts))
-	reps := make([]*importers.Report, len(accounts))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, acct := range accounts {
@@ -115,7 +157,6 @@ func runSync(ctx context.Context, g *globalOptions, names []string, parallel int
 			start := time.Now()
 			rep := &importers.Report{}
 			err := syncAccount(ctx, g, a, w, acct, prog, rep)
-			reps[i] = rep
 			results[i] = syncResult{Account: acct.Name, Kind: acct.Kind, Seconds: time.Since(start).Seconds(), Counts: rep.RunCounts, Problems: rep.Problems}
 			if err != nil {
 				results[i].Error = err.Error()
@@ -126,12 +167,10 @@ func runSync(ctx context.Context, g *globalOptions, names []string, parallel int
 	cerr := w.Commit(context.WithoutCancel(ctx))
 	prog.Finish()
 	if cerr == nil && ctx.Err() == nil {
-		idx := &importers.Report{}
-		if ierr := indexArchive(ctx, g, a, idx); ierr != nil {
+		if ierr := index(ctx, &importers.Report{}); ierr != nil {
 			cerr = fmt.Errorf("%w (the messages are archived; the index catches up on the next run or 'mailark reindex')", ierr)
 		}
 	}
-	failedAccounts, failedMessages := 0, 0
 	for i := range results {
 		r := &results[i]
 		switch {
@@ -144,12 +183,6 @@ func runSync(ctx context.Context, g *globalOptions, names []string, parallel int
 		default:
 			r.Status = archive.RunOK
 		}
-		if r.Error != "" {
-			failedAccounts++
-		}
-		if r.Counts.Failed > 0 {
-			failedMessages++
-		}
 		if r.Problems == nil {
 			r.Problems = []archive.RunProblem{}
 		}
@@ -161,18 +194,7 @@ func runSync(ctx context.Context, g *globalOptions, names []string, parallel int
 			cerr = errors.Join(cerr, ferr)
 		}
 	}
-	printSyncReport(g, results)
-	switch {
-	case cerr != nil:
-		return cerr
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case failedAccounts > 0:
-		return &exitError{code: exitFailure, err: fmt.Errorf("sync: %d of %d accounts failed", failedAccounts, len(results))}
-	case failedMessages > 0:
-		return errPartial
-	}
-	return nil
+	return results, cerr
 }
 
 // syncAccount imports one configured account into the shared writer.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +108,42 @@ password_file = %q
 	if r := runCLI(t, dir, "sync"); r.code != exitFailure || !strings.Contains(r.stdout, "failed") {
 		t.Errorf("sync with a wrong password: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// TestServeSyncEvery: a server with --sync-every imports new mail of the
+// configured accounts while it serves.
+func TestServeSyncEvery(t *testing.T) {
+	srv := dovecottest.Start(t, dovecottest.Options{})
+	day := time.Date(2021, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv.Fill(t, "alice", "INBOX", []byte("Subject: one\r\nMessage-ID: <one@x>\r\n\r\n1\r\n"), nil, day)
+	dir := filepath.Join(t.TempDir(), "archive")
+	mustRun(t, dir, "init")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(srv.Password("alice")+"\n"), 0o600)
+	host, port, _ := net.SplitHostPort(srv.IMAPSAddr)
+	conf := fmt.Sprintf("[[account]]\nname = \"work\"\nkind = \"imap\"\nhost = %q\nport = %s\ntls = \"tls\"\ntls_ca = %q\nuser = \"alice\"\npassword_file = %q\n", host, port, srv.CAFile, pw)
+	os.WriteFile(filepath.Join(dir, "mailark.toml"), []byte(conf), 0o600)
+	cmd := exec.Command(binary, "--archive", dir, "serve", "--listen", "127.0.0.1:0", "--sync-every", "1s")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	count := func() int64 {
+		var s struct{ Messages int64 }
+		json.Unmarshal([]byte(runCLI(t, dir, "--json", "stats").stdout), &s)
+		return s.Messages
+	}
+	waitFor := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for count() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("the server's sync did not reach %d messages (has %d)", n, count())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	srv.Fill(t, "alice", "INBOX", []byte("Subject: two\r\nMessage-ID: <two@x>\r\n\r\n2\r\n"), nil, day)
+	waitFor(2)
 }
