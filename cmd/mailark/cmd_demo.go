@@ -14,8 +14,11 @@ import (
 	"github.com/mailark/mailark"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/importers"
-	maildirimp "github.com/mailark/mailark/importers/maildir"
+	imapimp "github.com/mailark/mailark/importers/imap"
 	mboximp "github.com/mailark/mailark/importers/mbox"
+	pop3imp "github.com/mailark/mailark/importers/pop3"
+	"github.com/mailark/mailark/internal/progress"
+	"github.com/mailark/mailark/internal/tlsopt"
 	"github.com/mailark/mailark/mbox"
 	"github.com/mailark/mailark/search"
 	"github.com/mailark/mailark/search/query"
@@ -27,18 +30,22 @@ func newDemoCommand(g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the archive pipeline on the bundled sample mail",
-		Long: `Run what mailark does today on the bundled sample mail (60 messages in 11
+		Long: `Run what mailark does on the bundled sample mail (60 messages in 11
 folders: threads, attachments, HTML, Chinese, Japanese, Korean and Russian
 mail, duplicates across folders, near-duplicates, malformed messages), in a
-fresh archive, with nothing to set up and no network:
+fresh archive, with nothing to set up and no network. In-process servers on
+127.0.0.1 stand in for real accounts:
 
-  1. import the sample Maildir++ tree (folders, flags, dates kept)
-  2. import the same INBOX again as an mbox into a second account
-     (every message is already stored: only hard links are added)
-  3. import the Maildir again (an incremental no-op)
-  4. search the full-text index (English, Chinese, Japanese queries)
-  5. verify every file against its SHA-256 and the catalog
-  6. print the archive's statistics
+  1. import imap from an in-process IMAP server holding the sample's folders
+  2. import pop3 from an in-process POP3 server holding its INBOX
+     (already archived over IMAP: only hard links are added)
+  3. import the INBOX again as an mbox file into a third account
+  4. import imap again (incremental: nothing is fetched)
+  5. search the full-text index (English, Chinese, Japanese queries)
+  6. serve the archive read-only over IMAP; a client lists, fetches one
+     message and sees a write refused
+  7. verify every file against its SHA-256 and the catalog
+  8. print the archive's statistics
 
 Each step's result is checked against the sample's manifest; the exit status
 is 0 only if every check passed. The archive is made in a temporary
@@ -93,28 +100,62 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 		return err
 	}
 
-	say("\n1. import maildir %s (the sample: %d messages, %d distinct)", src, want.entries, want.unique)
-	rep, err := demoImport(ctx, &dg, "import maildir", "demo", func(add func(importers.Source, int64, int64) error) error {
-		s, err := maildirimp.Open(src)
-		if err != nil {
-			return err
+	msgs, err := sampleMessages(src)
+	if err != nil {
+		return err
+	}
+	var inbox []demoMsg
+	inboxIDs := map[archive.ID]bool{}
+	for _, m := range msgs {
+		if m.folder == archive.Inbox {
+			inbox = append(inbox, m)
+			inboxIDs[archive.Sum(m.raw)] = true
 		}
-		defer s.Close()
-		n, b := s.Total()
-		return add(s, n, b)
+	}
+	imapAddr, stopIMAP, err := startDemoIMAP(msgs)
+	if err != nil {
+		return err
+	}
+	defer stopIMAP()
+	pop := startDemoPOP3(inbox)
+	defer pop.Close()
+	say("in-process servers on loopback: IMAP %s (the sample's %d folders), POP3 %s (its INBOX)", imapAddr, countSampleFolders(msgs), pop.Addr)
+
+	imapOpts := imapimp.Options{Addr: imapAddr, TLS: tlsopt.None, User: demoUser, Password: demoPassword, Account: "imap", Logger: g.log}
+	say("\n1. import imap (the sample: %d messages, %d distinct)", want.entries, want.unique)
+	rep, err := demoFrame(ctx, &dg, "import imap", func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error {
+		_, err := imapimp.Run(ctx, w, imapOpts, rep, prog)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	check("import maildir", rep.New == int64(want.unique) && rep.New+rep.Linked == int64(want.entries) && rep.Failed == 0,
+	check("import imap", rep.New == int64(want.unique) && rep.New+rep.Linked == int64(want.entries) && rep.Failed == 0,
 		"%d new, %d linked, %d failed (want %d new, %d linked)", rep.New, rep.Linked, rep.Failed, want.unique, want.entries-want.unique)
+
+	say("\n2. import pop3 (the same INBOX, %d distinct messages, into another account)", len(inboxIDs))
+	rep, err = demoFrame(ctx, &dg, "import pop3", func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error {
+		cfg := pop3imp.Config{Addr: pop.Addr, User: demoUser, Password: demoPassword, Dial: pop3imp.Options{Security: pop3imp.Plain},
+			Account: "pop3", Progress: prog, Logger: g.log}
+		var err error
+		if cfg.Known, err = a.SourceRefs(ctx, pop3imp.SourceName("127.0.0.1", demoUser)); err != nil {
+			return err
+		}
+		_, err = pop3imp.Import(ctx, cfg, w, rep)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	check("import pop3", rep.New == 0 && rep.Linked == int64(len(inboxIDs)) && rep.Failed == 0,
+		"%d new, %d linked (want 0 new: the same bytes came over IMAP already)", rep.New, rep.Linked)
 
 	mboxPath := filepath.Join(dir, "inbox.mbox")
 	n, err := writeSampleMbox(src, mboxPath)
 	if err != nil {
 		return err
 	}
-	say("\n2. import mbox %s (the same %d INBOX messages, as another account)", mboxPath, n)
+	say("\n3. import mbox %s (the INBOX again, as a file)", mboxPath)
 	rep, err = demoImport(ctx, &dg, "import mbox", "mbox", func(add func(importers.Source, int64, int64) error) error {
 		s, err := mboximp.Open(mboxPath, "", mboximp.Options{})
 		if err != nil {
@@ -127,29 +168,30 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 		return err
 	}
 	check("import mbox", rep.New == 0 && rep.Linked == int64(n) && rep.Failed == 0,
-		"%d new, %d linked (want 0 new: the bytes are archived already, line endings aside)", rep.New, rep.Linked)
+		"%d new, %d linked (want 0 new: archived already, line endings aside)", rep.New, rep.Linked)
 
-	say("\n3. import maildir again (incremental: nothing new)")
-	rep, err = demoImport(ctx, &dg, "import maildir", "demo", func(add func(importers.Source, int64, int64) error) error {
-		s, err := maildirimp.Open(src)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		return add(s, 0, 0)
+	say("\n4. import imap again (incremental: one EXAMINE per folder, nothing fetched)")
+	rep, err = demoFrame(ctx, &dg, "import imap", func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error {
+		_, err := imapimp.Run(ctx, w, imapOpts, rep, prog)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	check("reimport", rep.New == 0 && rep.Linked == 0 && rep.Existing == int64(want.entries),
+	check("reimport", rep.New == 0 && rep.Linked == 0 && rep.Failed == 0,
 		"%d new, %d linked, %d already archived", rep.New, rep.Linked, rep.Existing)
 
-	say("\n4. search (expected hits come from the sample's manifest)")
+	say("\n5. search (expected hits come from the sample's manifest)")
 	if err := demoSearch(ctx, &dg, check, say); err != nil {
 		return err
 	}
 
-	say("\n5. verify")
+	say("\n6. serve the archive read-only over IMAP, and read it with a client")
+	if err := demoServe(ctx, &dg, dir, check, say); err != nil {
+		return err
+	}
+
+	say("\n7. verify")
 	a, err := archive.Open(ctx, dg.archiveDir, archive.Options{Logger: g.log})
 	if err != nil {
 		return err
@@ -162,16 +204,16 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 	say("verify: %d files, %d re-hashed, %d problems", vr.Files, vr.Hashed, len(vr.Problems))
 	check("verify", vr.OK(), "%d problems", len(vr.Problems))
 
-	say("\n6. stats")
+	say("\n8. stats")
 	st, err := a.Stats(ctx)
 	a.Close()
 	if err != nil {
 		return err
 	}
-	wantMsgs := int64(want.entries + n)
+	wantMsgs := int64(want.entries + len(inboxIDs) + n)
 	check("stats", st.Messages == wantMsgs && st.Unique == int64(want.unique),
 		"%d messages, %d unique (want %d, %d)", st.Messages, st.Unique, wantMsgs, want.unique)
-	say("%d messages in %d folders of 2 accounts, %d unique: %s received, %s stored, dedup saved %s; %d near-duplicates kept",
+	say("%d messages in %d folders of 3 accounts, %d unique: %s received, %s stored, dedup saved %s; %d near-duplicates kept",
 		st.Messages, countFolders(st), st.Unique, humanBytes(st.BytesReceived), humanBytes(st.BytesStored), humanBytes(st.Saved()), st.NearDups)
 
 	failed := 0
@@ -215,12 +257,15 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 		fmt.Fprintf(g.stdout, `
 
 With your own mail:
+  mailark --archive ~/mail-archive import imap --host imap.example.org --tls tls --user me@example.org --password-cmd 'pass show mail'
+  mailark --archive ~/mail-archive import pop3 --host pop.example.org --user me --password-env POP_PASSWORD
   mailark --archive ~/mail-archive import maildir ~/Maildir --account home
   mailark --archive ~/mail-archive import mbox ~/Takeout/Mail/*.mbox --account gmail
   mailark --archive ~/mail-archive import eml ~/Downloads/*.eml
   mailark --archive ~/mail-archive search from:alice invoice after:2020
+  mailark --archive ~/mail-archive users add me && mailark --archive ~/mail-archive serve
   mailark --archive ~/mail-archive verify
-  mailark --archive ~/mail-archive stats
+  mailark --archive ~/mail-archive stats --html report.html
 `)
 	}
 	if failed > 0 {
@@ -235,6 +280,28 @@ func countFolders(st *archive.Stats) int {
 		n += len(a.Folders)
 	}
 	return n
+}
+
+// demoFrame runs one import in the shared frame and returns its counts.
+func demoFrame(ctx context.Context, g *globalOptions, command string,
+	body func(ctx context.Context, a *archive.Archive, w *archive.Writer, prog progress.Counter, rep *importers.Report) error) (archive.RunCounts, error) {
+	var counts archive.RunCounts
+	err := runImportFrame(ctx, g, command, "demo", body, func(run *archive.Run, importTime, indexTime time.Duration, err error) {
+		printImportReport(g, command, run, importTime, indexTime, err)
+		counts = run.Counts
+	})
+	if err == errPartial {
+		err = nil
+	}
+	return counts, err
+}
+
+func countSampleFolders(msgs []demoMsg) int {
+	f := map[string]bool{}
+	for _, m := range msgs {
+		f[m.folder] = true
+	}
+	return len(f)
 }
 
 // demoImport runs one import like the import commands do, and returns
