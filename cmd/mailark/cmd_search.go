@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"strings"
@@ -78,7 +79,7 @@ index it fails at once with exit status 4.`,
 			for i, h := range hits {
 				ids[i] = h.ID
 			}
-			infos, err := a.Messages(ctx, ids)
+			infos, err := a.Summaries(ctx, ids)
 			if err != nil {
 				return err
 			}
@@ -88,19 +89,17 @@ index it fails at once with exit status 4.`,
 				if !ok {
 					continue // indexed, then dropped from the catalog by a rescan
 				}
-				j := jsonHit{ID: m.ID.String(), MessageID: m.MessageID, Date: m.Date, From: m.From, Subject: m.Subject, Size: m.Size, Folders: []string{}}
-				for _, c := range m.Copies {
-					j.Folders = append(j.Folders, c.Account+"/"+c.Folder)
-					if m.Date.IsZero() && (j.Date.IsZero() || c.InternalDate.Before(j.Date)) {
-						j.Date = c.InternalDate
-					}
-				}
-				out = append(out, j)
+				out = append(out, jsonHit{ID: m.ID.String(), MessageID: m.MessageID, Date: m.Date, From: m.From,
+					Subject: m.Subject, Size: m.Size, Folders: m.Folders})
 			}
 			if g.json {
 				return printJSON(g.stdout, out)
 			}
-			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			// One write for the whole table: thousands of hits otherwise cost
+			// thousands of small writes.
+			bw := bufio.NewWriterSize(g.stdout, 64<<10)
+			defer bw.Flush()
+			tw := tabwriter.NewWriter(bw, 2, 4, 2, ' ', 0)
 			for _, j := range out {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Date.Local().Format("2006-01-02"), clip(j.From, 30), clip(j.Subject, 60), strings.Join(j.Folders, ","), j.ID[:12])
 			}
