@@ -27,7 +27,7 @@ func requireTool(t *testing.T, name string) string {
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing; CI needs it (Debian packages isync, curl, python3)", name)
+			t.Fatalf("%s is missing; CI needs it (Debian packages isync, curl, python3, offlineimap3)", name)
 		}
 		t.Skipf("%s is not installed", name)
 	}
