@@ -1,5 +1,5 @@
 // Package peers benchmarks mailark's IMAP and POP3 importers against mbsync
-// and mpop on one private Dovecot and one generated corpus.
+// and mpop (and, run once each when installed, offlineimap and fetchmail) on one private Dovecot and one generated corpus.
 //
 // It is a benchmark, not a test: it is skipped unless MAILARK_BENCH=1.
 // MAILARK_BENCH_N sets the number of messages (default 10000),
@@ -202,6 +202,83 @@ uidls_file %s/uidls
 		return r
 	}
 
+	// The slower peers run once each, when installed: offlineimap (IMAP)
+	// and fetchmail (POP3, delivering through a tmp/-then-rename MDA).
+	runOfflineIMAP := func(bin string) result {
+		d := fresh("offlineimap")
+		conf := filepath.Join(d, "offlineimaprc")
+		mail := filepath.Join(d, "mail")
+		writeFile(t, conf, fmt.Sprintf(`[general]
+accounts = bench
+metadata = %s/state
+ui = quiet
+
+[Account bench]
+localrepository = local
+remoterepository = remote
+utf8foldernames = yes
+
+[Repository local]
+type = Maildir
+localfolders = %s
+sep = /
+
+[Repository remote]
+type = IMAP
+remotehost = %s
+remoteport = %s
+remoteuser = alice
+remotepass = %s
+ssl = no
+starttls = no
+readonly = True
+`, d, mail, imapHost, imapPort, srv.Password("alice")))
+		r := timed(t, timeBin, "offlineimap", bin, "-c", conf, "-o", "-u", "quiet")
+		r.msgs = countMaildir(t, mail)
+		return r
+	}
+	runFetchmail := func(bin string) result {
+		d := fresh("fetchmail")
+		mail := filepath.Join(d, "mail")
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(mail, sub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mda := filepath.Join(d, "mda.sh")
+		writeFile(t, mda, fmt.Sprintf(`#!/bin/sh
+set -e
+f=$(mktemp %s/tmp/fetchmail.XXXXXXXXXX)
+cat > "$f"
+mv "$f" %s/new/
+`, mail, mail))
+		if err := os.Chmod(mda, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rc := filepath.Join(d, "fetchmailrc")
+		writeFile(t, rc, fmt.Sprintf(`set no syslog
+set no bouncemail
+poll %s service %s protocol POP3 auth password timeout 300
+  user "bob" there with password "%s"
+  keep fetchall no rewrite
+  sslproto ''
+  mda "%s"
+`, popHost, popPort, srv.Password("bob"), mda))
+		if err := os.Chmod(rc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := timed(t, timeBin, "fetchmail", "env", "HOME="+d, bin, "-f", rc, "--nodetach", "--pidfile", filepath.Join(d, "pid"), "--idfile", filepath.Join(d, "ids"), "-s")
+		r.msgs = countMaildir(t, mail)
+		return r
+	}
+	var slow []result
+	if bin, err := exec.LookPath("offlineimap"); err == nil {
+		slow = append(slow, runOfflineIMAP(bin))
+	}
+	if bin, err := exec.LookPath("fetchmail"); err == nil {
+		slow = append(slow, runFetchmail(bin))
+	}
+
 	// IMAP: mailark, mbsync, mailark, mbsync.
 	var mi, ms []result
 	var lastIMAP string
@@ -233,7 +310,7 @@ uidls_file %s/uidls
 	}
 	verify(t, bin, lastPOP, false)
 
-	for _, r := range [][]result{mi, ms, mp, mq, {indexed}} {
+	for _, r := range [][]result{mi, ms, mp, mq, {indexed}, slow} {
 		for _, x := range r {
 			if x.msgs != n {
 				t.Errorf("%s: %d messages, want %d", x.tool, x.msgs, n)
@@ -264,6 +341,9 @@ uidls_file %s/uidls
 	row("mailark import pop3 --no-index", bp, mp)
 	row("mpop "+version(mpop, "--version"), bq, mq)
 	noopRow("mailark import pop3, no-op rerun", noopPOP)
+	for _, r := range slow {
+		row(r.tool+" (one run)", r, []result{r})
+	}
 	rss := max(bi.rssKiB, bp.rssKiB, indexed.rssKiB, noopIMAP.rssKiB, noopPOP.rssKiB)
 	check := func(ok bool) string {
 		if ok {
