@@ -1,5 +1,5 @@
 // Package peers benchmarks mailark's IMAP and POP3 importers against mbsync
-// and mpop (and, run once each when installed, offlineimap and fetchmail) on one private Dovecot and one generated corpus.
+// and mpop (and, run once each when installed, offlineimap, fetchmail and getmail6) on one private Dovecot and one generated corpus.
 //
 // It is a benchmark, not a test: it is skipped unless MAILARK_BENCH=1.
 // MAILARK_BENCH_N sets the number of messages (default 10000),
@@ -271,7 +271,57 @@ poll %s service %s protocol POP3 auth password timeout 300
 		r.msgs = countMaildir(t, mail)
 		return r
 	}
+	// getmail6 refuses to deliver as root: it runs as the unprivileged user
+	// the Dovecot harness uses, in a directory that user owns.
+	runGetmail := func(bin string) result {
+		d, err := os.MkdirTemp("", "mailark-getmail-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(d)
+		mail := filepath.Join(d, "mail")
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(mail, sub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rc := filepath.Join(d, "getmailrc")
+		writeFile(t, rc, fmt.Sprintf(`[retriever]
+type = SimplePOP3Retriever
+server = %s
+port = %s
+username = bob
+password = %s
+
+[destination]
+type = Maildir
+path = %s/
+
+[options]
+read_all = true
+delete = false
+delivered_to = false
+received = false
+verbose = 0
+`, popHost, popPort, srv.Password("bob"), mail))
+		if err := os.MkdirAll(filepath.Join(d, "state"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("chown", "-R", dovecottest.DefaultMailUser, d).CombinedOutput(); err != nil {
+			t.Fatalf("chown: %v %s", err, out)
+		}
+		os.Chmod(d, 0o755)
+		r := timed(t, timeBin, "getmail6", "runuser", "-u", dovecottest.DefaultMailUser, "--", bin,
+			"--rcfile="+rc, "--getmaildir="+filepath.Join(d, "state"), "--quiet")
+		r.msgs = countMaildir(t, mail)
+		return r
+	}
 	var slow []result
+	if bin, err := exec.LookPath("getmail"); err == nil && os.Getuid() == 0 {
+		if _, err := exec.Command("id", dovecottest.DefaultMailUser).Output(); err == nil {
+			slow = append(slow, runGetmail(bin))
+		}
+	}
 	if bin, err := exec.LookPath("offlineimap"); err == nil {
 		slow = append(slow, runOfflineIMAP(bin))
 	}
