@@ -55,13 +55,14 @@ for ((r = 1; r <= REPEAT; r++)); do
 	echo "$out" | awk '
 		/^BenchmarkExportIMAP\// {
 			name = $1; sub(/^BenchmarkExportIMAP\//, "", name); sub(/-[0-9]+$/, "", name)
-			mb = msgs = rss = ""
+			mb = msgs = rss = cpu = ""
 			for (i = 2; i < NF; i++) {
 				if ($(i+1) == "MB/s") mb = $i
 				if ($(i+1) == "msg/s") msgs = $i
 				if ($(i+1) == "peak-RSS-MB") rss = $i
+				if ($(i+1) == "cpu-s") cpu = $i
 			}
-			printf "%-20s %9s msg/s %8s MB/s %s\n", name, msgs, mb, (rss != "" ? "  peak RSS " rss " MB" : "")
+			printf "%-22s %9s msg/s %8s MB/s%s\n", name, msgs, mb, (rss != "" ? "  peak RSS " rss " MB, CPU " cpu " s" : "")
 			if (name == "sequential") base = msgs
 			else if (name ~ /^sequential/) { }
 			else if (name == "binary") bin = msgs
