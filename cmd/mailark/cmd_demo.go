@@ -42,10 +42,12 @@ fresh archive, with nothing to set up and no network. In-process servers on
   3. import the INBOX again as an mbox file into a third account
   4. import imap again (incremental: nothing is fetched)
   5. search the full-text index (English, Chinese, Japanese queries)
-  6. serve the archive read-only over IMAP; a client lists, fetches one
+  6. export what a search finds over IMAP APPEND into a second in-process
+     IMAP server and over SMTP into an in-process sink; both are checked
+  7. serve the archive read-only over IMAP; a client lists, fetches one
      message and sees a write refused
-  7. verify every file against its SHA-256 and the catalog
-  8. print the archive's statistics
+  8. verify every file against its SHA-256 and the catalog
+  9. print the archive's statistics
 
 Each step's result is checked against the sample's manifest; the exit status
 is 0 only if every check passed. The archive is made in a temporary
@@ -186,12 +188,17 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 		return err
 	}
 
-	say("\n6. serve the archive read-only over IMAP, and read it with a client")
+	say("\n6. export what 'quokka' finds: IMAP APPEND into a second in-process server, SMTP into an in-process sink")
+	if err := demoExport(ctx, &dg, "quokka", check, say); err != nil {
+		return err
+	}
+
+	say("\n7. serve the archive read-only over IMAP, and read it with a client")
 	if err := demoServe(ctx, &dg, dir, check, say); err != nil {
 		return err
 	}
 
-	say("\n7. verify")
+	say("\n8. verify")
 	a, err := archive.Open(ctx, dg.archiveDir, archive.Options{Logger: g.log})
 	if err != nil {
 		return err
@@ -204,7 +211,7 @@ func runDemo(ctx context.Context, g *globalOptions, keep string) error {
 	say("verify: %d files, %d re-hashed, %d problems", vr.Files, vr.Hashed, len(vr.Problems))
 	check("verify", vr.OK(), "%d problems", len(vr.Problems))
 
-	say("\n8. stats")
+	say("\n9. stats")
 	st, err := a.Stats(ctx)
 	a.Close()
 	if err != nil {

@@ -1,10 +1,19 @@
 package main
 
 import (
+	"io"
+	"sync"
+
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/emersion/go-smtp"
+	"github.com/mailark/mailark/exporters"
+	imapexp "github.com/mailark/mailark/exporters/imap"
+	smtpexp "github.com/mailark/mailark/exporters/smtp"
+	"github.com/mailark/mailark/internal/progress"
+	"github.com/mailark/mailark/internal/tlsopt"
 	"net"
 	"os"
 	"path/filepath"
@@ -93,10 +102,14 @@ func (l literal) Size() int64 { return l.n }
 func startDemoIMAP(msgs []demoMsg) (addr string, stop func(), err error) {
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(demoUser, demoPassword)
-	created := map[string]bool{}
+	// Every account has an INBOX, even an empty target.
+	if err := u.Create(archive.Inbox, nil); err != nil {
+		return "", nil, err
+	}
+	created := map[string]bool{archive.Inbox: true}
 	for _, m := range msgs {
 		if !created[m.folder] {
-			if err := u.Create(m.folder, nil); err != nil && m.folder != archive.Inbox {
+			if err := u.Create(m.folder, nil); err != nil {
 				return "", nil, fmt.Errorf("creating %s: %w", m.folder, err)
 			}
 			created[m.folder] = true
@@ -204,5 +217,127 @@ func demoServe(ctx context.Context, g *globalOptions, dir string, check func(str
 	c.Logout().Wait()
 	check("serve", len(boxes) > 0 && ok && storeErr != nil,
 		"%d folders listed, message 1 fetched intact: %v, a write refused: %v", len(boxes), ok, storeErr != nil)
+	return nil
+}
+
+// demoSMTPSink is an in-process go-smtp backend that keeps what it receives.
+type demoSMTPSink struct {
+	mu   sync.Mutex
+	msgs [][]byte
+	rcpt []string
+}
+
+func (s *demoSMTPSink) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &demoSinkSession{s: s}, nil
+}
+
+type demoSinkSession struct{ s *demoSMTPSink }
+
+func (ss *demoSinkSession) Reset()                                         {}
+func (ss *demoSinkSession) Logout() error                                  { return nil }
+func (ss *demoSinkSession) Mail(from string, opts *smtp.MailOptions) error { return nil }
+func (ss *demoSinkSession) Rcpt(to string, opts *smtp.RcptOptions) error {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	ss.s.rcpt = append(ss.s.rcpt, to)
+	return nil
+}
+func (ss *demoSinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	ss.s.msgs = append(ss.s.msgs, b)
+	return nil
+}
+
+// demoExport exports the messages query finds in account "imap" over IMAP
+// APPEND into a second in-process IMAP server and over SMTP into an
+// in-process go-smtp sink, and checks that both received every message.
+func demoExport(ctx context.Context, g *globalOptions, q string, check func(string, bool, string, ...any), say func(string, ...any)) error {
+	sf := &selectFlags{accounts: []string{"imap"}, query: q}
+	addr, stop, err := startDemoIMAP(nil)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var irep *exporters.Report
+	err = exportFrame(ctx, g, "export imap", "imap://"+addr, sf, false, "appended",
+		func(ctx context.Context, a *archive.Archive, sel *archive.Selection, run int64, prog progress.Counter, rep *exporters.Report) error {
+			irep = rep
+			return imapexp.Run(ctx, a, sel, imapexp.Options{Addr: addr, TLS: tlsopt.None, User: demoUser, Password: demoPassword,
+				Run: run, Logger: g.log, Progress: prog}, rep)
+		})
+	if err != nil && err != errPartial {
+		return err
+	}
+	// What the target server holds now, counted by a client.
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Login(demoUser, demoPassword).Wait(); err != nil {
+		return err
+	}
+	boxes, err := c.List("", "*", nil).Collect()
+	if err != nil {
+		return err
+	}
+	onServer := int64(0)
+	for _, b := range boxes {
+		st, err := c.Status(b.Mailbox, &imap.StatusOptions{NumMessages: true}).Wait()
+		if err == nil && st.NumMessages != nil {
+			onServer += int64(*st.NumMessages)
+		}
+	}
+	c.Logout().Wait()
+	t := irep.Total()
+	check("export imap", t.Done.Messages > 0 && t.Done.Messages == t.Selected.Messages && onServer == t.Done.Messages && t.Failed.Messages == 0,
+		"%d of %d selected appended, %d on the target server", t.Done.Messages, t.Selected.Messages, onServer)
+
+	sink := &demoSMTPSink{}
+	ss := smtp.NewServer(sink)
+	ss.Domain, ss.AllowInsecureAuth = "localhost", true
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go ss.Serve(ln)
+	defer ss.Close()
+	var srep *exporters.Report
+	err = exportFrame(ctx, g, "export smtp", "smtp://"+ln.Addr().String(), sf, false, "sent",
+		func(ctx context.Context, a *archive.Archive, sel *archive.Selection, run int64, prog progress.Counter, rep *exporters.Report) error {
+			srep = rep
+			return smtpexp.Run(ctx, a, sel, smtpexp.Options{Addr: ln.Addr().String(), TLS: tlsopt.None,
+				From: "archive@example.org", To: []string{"me@example.org"}, Run: run, Logger: g.log, Progress: prog}, rep)
+		})
+	if err != nil && err != errPartial {
+		return err
+	}
+	sink.mu.Lock()
+	got := len(sink.msgs)
+	intact := true
+	for _, m := range sink.msgs {
+		if _, err := func() (*archive.MessageInfo, error) {
+			a, err := archive.Open(ctx, g.archiveDir, archive.Options{ReadOnly: true})
+			if err != nil {
+				return nil, err
+			}
+			defer a.Close()
+			return a.Message(ctx, archive.Sum(m))
+		}(); err != nil {
+			intact = false
+		}
+	}
+	rcptOK := true
+	for _, r := range sink.rcpt {
+		rcptOK = rcptOK && r == "me@example.org"
+	}
+	sink.mu.Unlock()
+	st := srep.Total()
+	check("export smtp", st.Done.Messages > 0 && int64(got) == st.Done.Messages && intact && rcptOK,
+		"%d sent, %d received unchanged by the sink, envelope only --to: %v", st.Done.Messages, got, rcptOK)
 	return nil
 }
