@@ -395,8 +395,18 @@ func TestDovecotKilled(t *testing.T) {
 	got, ref := catalog(t, ka, "alice"), catalog(t, ua, "alice")
 	compareCatalog(t, got, want)
 	compareCatalog(t, ref, want)
+	// The same bytes twice in one folder are one entry, and which copy's
+	// flags and date it keeps depends on which arrives first: with parallel
+	// connections that order is not fixed, so those are not compared.
+	copies := map[string]int{}
+	for _, m := range msgs {
+		copies[m.Folder+"\x00"+m.id]++
+	}
 	for folder, ids := range ref {
 		for id, e := range ids {
+			if copies[folder+"\x00"+id] > 1 {
+				continue
+			}
 			if g := got[folder][id]; g.flags != e.flags || g.date != e.date {
 				t.Errorf("%s %s: killed+rerun has %q %d, uninterrupted %q %d", folder, id[:12], g.flags, g.date, e.flags, e.date)
 			}
