@@ -23,6 +23,7 @@ type exportIMAPOptions struct {
 	window      int
 	dryRun      bool
 	verify      bool
+	target      string
 }
 
 func newExportIMAPCommand(g *globalOptions) *cobra.Command {
@@ -81,6 +82,21 @@ folder (appended once), failed, and not reached.
   mailark export imap --host imap.example.org --user alice --password-file pw \
       --query 'from:bob after:2020' --dry-run`,
 		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if o.target != "" {
+				t, err := applyTarget(cmd, g, "imap", o.target, &o.conn)
+				if err != nil {
+					return err
+				}
+				if !cmd.Flags().Changed("prefix") && t.Prefix != "" {
+					o.prefix = t.Prefix
+				}
+				if !cmd.Flags().Changed("folder-map") && len(t.FolderMap) > 0 {
+					o.folderMap = t.FolderMap
+				}
+			}
+			if o.conn.host == "" {
+				return &usageError{errors.New("--host (or --target) is required")}
+			}
 			if o.conn.user == "" {
 				return &usageError{errors.New("--user is required")}
 			}
@@ -112,6 +128,7 @@ folder (appended once), failed, and not reached.
 	f := c.Flags()
 	f.StringArrayVar(&o.folderMap, "folder-map", nil, "put source folder SRC (and its subfolders) into target folder DST: SRC=DST (repeatable)")
 	f.StringVar(&o.prefix, "prefix", "", "put every folder below this target folder; %a stands for the account")
+	f.StringVar(&o.target, "target", "", "take the connection, prefix and folder map from this [[target]] of mailark.toml (flags override it)")
 	f.IntVar(&o.connections, "connections", 4, "connections APPENDing in parallel, each into its own folder")
 	f.IntVar(&o.window, "window", 8, "APPENDs in flight on each connection")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print what would be created and appended; change nothing")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type exportSMTPOptions struct {
 	rate    string
 	retries int
 	backoff time.Duration
+	target  string
 }
 
 func newExportSMTPCommand(g *globalOptions) *cobra.Command {
@@ -59,6 +61,24 @@ to ask.
       --from alice@example.org --to archive@example.org --query 'from:bob' --rate 2/s
   mailark export smtp --host 127.0.0.1 --port 25 --tls none --from me@localhost --to me@localhost`,
 		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if o.target != "" {
+				t, err := applyTarget(cmd, g, "smtp", o.target, &o.conn)
+				if err != nil {
+					return err
+				}
+				if !cmd.Flags().Changed("from") && t.From != "" {
+					o.from = t.From
+				}
+				if !cmd.Flags().Changed("to") && len(t.To) > 0 {
+					o.to = t.To
+				}
+				if !cmd.Flags().Changed("rate") && t.Rate > 0 {
+					o.rate = strconv.FormatFloat(t.Rate, 'f', -1, 64) + "/s"
+				}
+			}
+			if o.conn.host == "" {
+				return &usageError{errors.New("--host (or --target) is required")}
+			}
 			if o.from == "" || len(o.to) == 0 {
 				return &usageError{errors.New("--from and at least one --to are required")}
 			}
@@ -86,6 +106,7 @@ to ask.
 	f.StringVar(&o.from, "from", "", "envelope sender (MAIL FROM), a bare address")
 	f.StringArrayVar(&o.to, "to", nil, "envelope recipient (RCPT TO), a bare address (repeatable)")
 	f.StringVar(&o.rate, "rate", "", "send at most this many messages per second (N/s), minute (N/m) or hour (N/h)")
+	f.StringVar(&o.target, "target", "", "take the connection, envelope and rate from this [[target]] of mailark.toml (flags override it)")
 	f.IntVar(&o.retries, "retries", 4, "tries after the first for a message answered with 4xx")
 	f.DurationVar(&o.backoff, "backoff", 2*time.Second, "wait before the first retry (doubled each time, at most 1m)")
 	return withExitStatus(c)

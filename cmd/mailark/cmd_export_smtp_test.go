@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -104,5 +107,41 @@ func TestExportSMTPCLI(t *testing.T) {
 	}
 	if r := runCLI(t, dir, "export", "smtp", "--host", host, "--from", "me@example.org"); r.code != exitUsage {
 		t.Errorf("no --to: exit %d", r.code)
+	}
+}
+
+// TestExportSMTPTarget: a [[target]] of mailark.toml gives the connection
+// and the envelope; flags override it.
+func TestExportSMTPTarget(t *testing.T) {
+	s := &sink{rcpt: map[string]int{}}
+	srv := smtp.NewServer(s)
+	srv.Domain = "localhost"
+	srv.MaxLineLength = 100000
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	host, port, _ := strings.Cut(ln.Addr().String(), ":")
+	msgs := exportertest.Corpus(t, 10, 13, false)
+	dir := exportArchive(t, msgs)
+	conf := fmt.Sprintf("[[target]]\nname = \"relay\"\nkind = \"smtp\"\nhost = %q\nport = %s\ntls = \"none\"\nfrom = \"me@example.org\"\nto = [\"t@example.org\"]\nrate = 1000\n", host, port)
+	if err := os.WriteFile(filepath.Join(dir, "mailark.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, dir, "export", "smtp", "--target", "relay", "--folder", "INBOX")
+	if s.rcpt["t@example.org"] == 0 || len(s.rcpt) != 1 {
+		t.Errorf("recipients %v, want only the target's t@example.org", s.rcpt)
+	}
+	mustRun(t, dir, "export", "smtp", "--target", "relay", "--to", "o@example.org", "--folder", "INBOX")
+	if s.rcpt["o@example.org"] == 0 {
+		t.Errorf("--to did not override the target: %v", s.rcpt)
+	}
+	if r := runCLI(t, dir, "export", "imap", "--target", "relay"); r.code != exitUsage || !strings.Contains(r.stderr, "smtp target") {
+		t.Errorf("an smtp target for export imap: exit %d, %s", r.code, r.stderr)
+	}
+	if r := runCLI(t, dir, "export", "smtp", "--target", "nope"); r.code != exitUsage {
+		t.Errorf("an unknown target: exit %d", r.code)
 	}
 }

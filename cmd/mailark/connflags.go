@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
+	"strconv"
+
+	"github.com/mailark/mailark/internal/config"
 
 	"github.com/mailark/mailark/internal/secret"
 	"github.com/mailark/mailark/internal/tlsopt"
@@ -56,4 +60,42 @@ func (c *connFlags) resolve(protocol string) (string, tlsopt.Options, error) {
 // String describes the connection for logs and reports, without secrets.
 func (c *connFlags) String() string {
 	return fmt.Sprintf("%s@%s (%s)", c.user, c.host, c.tlsMode)
+}
+
+// applyTarget fills the connection flags the command line left unset from
+// the [[target]] named name in ARCHIVE/mailark.toml (flags override the
+// file), and returns the target for its kind-specific settings.
+func applyTarget(cmd *cobra.Command, g *globalOptions, kind, name string, c *connFlags) (config.Target, error) {
+	path := filepath.Join(g.archiveDir, config.FileName)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return config.Target{}, err
+	}
+	t, ok := cfg.Target(name)
+	if !ok {
+		return t, &usageError{fmt.Errorf("--target %q: no such [[target]] in %s", name, path)}
+	}
+	if t.Kind != kind {
+		return t, &usageError{fmt.Errorf("--target %q is a %s target, not %s (%s:%d)", name, t.Kind, kind, path, t.Line())}
+	}
+	changed := cmd.Flags().Changed
+	set := func(flag string, dst *string, v string) {
+		if !changed(flag) && v != "" {
+			*dst = v
+		}
+	}
+	set("host", &c.host, t.Host)
+	if t.Port > 0 {
+		set("port", &c.port, strconv.Itoa(t.Port))
+	}
+	set("tls", &c.tlsMode, t.TLS)
+	set("tls-ca", &c.tlsCA, t.TLSCA)
+	set("user", &c.user, t.User)
+	if !changed("insecure-skip-verify") && t.InsecureSkipVerify {
+		c.insecureSkipVerify = true
+	}
+	if !changed("password-file") && !changed("password-env") && !changed("password-cmd") {
+		c.password = secret.Source{File: t.PasswordFile, Env: t.PasswordEnv, Cmd: t.PasswordCmd}
+	}
+	return t, nil
 }
