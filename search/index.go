@@ -233,11 +233,11 @@ func (ix *Index) Search(ctx context.Context, q query.Query, limit int, sortBy st
 	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
 	switch sortBy {
 	case SortDateDesc, "":
-		req.SortBy([]string{"-" + FieldDate, "_id"})
+		req.SortBy([]string{"-" + FieldDate})
 	case SortDateAsc:
-		req.SortBy([]string{FieldDate, "_id"})
+		req.SortBy([]string{FieldDate})
 	case SortRelevance:
-		req.SortBy([]string{"-_score", "_id"})
+		req.SortBy([]string{"-_score"})
 	default:
 		return nil, 0, fmt.Errorf("unknown sort order %q (want date, -date or relevance)", sortBy)
 	}
