@@ -224,48 +224,40 @@ func TestKillAndResume(t *testing.T) {
 	writeMbox(t, mboxPath, keep)
 
 	clean := filepath.Join(t.TempDir(), "clean")
-	startClean := time.Now()
 	var rep importReport
 	if err := json.Unmarshal([]byte(mustRun(t, clean, "--json", "import", "mbox", mboxPath).stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
-	// Startup plus the import phase (indexing follows it): the window in
-	// which a kill cuts the import itself.
-	window := time.Since(startClean) - time.Duration(rep.IndexSeconds*float64(time.Second))
 	want := catalogDump(t, clean)
 
 	killed := filepath.Join(t.TempDir(), "killed")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
 	kills, midway := 0, 0
-	for i := range 3 {
+	for range 3 {
 		cmd := exec.Command(binary, "--archive", killed, "import", "mbox", mboxPath)
-		cmd.Env = append(os.Environ(), "MAILARK_BATCH_MESSAGES=250") // more commits to land between
+		cmd.Env = append(os.Environ(), "MAILARK_BATCH_MESSAGES=100") // many commits to land between
+		before := countEntries(t, killed)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
-		before := countEntries(t, killed)
-		if i == 0 {
-			// A random moment within the import phase.
-			time.Sleep(window/5 + time.Duration(rng.Int64N(int64(window*3/5))))
-		} else {
-			// Right after a commit moved the import forward, plus a random
-			// delay: timing alone is unreliable on a loaded machine.
-			deadline := time.Now().Add(30 * time.Second)
-			for time.Now().Before(deadline) {
-				if n := countEntries(t, killed); n > before {
-					break
-				}
-				select {
-				case <-done:
-				case <-time.After(20 * time.Millisecond):
-					continue
-				}
+		// Kill right after a commit moved this run forward (and before the
+		// last one), after a random extra delay: timing alone is unreliable
+		// on a loaded machine.
+		deadline := time.Now().Add(60 * time.Second)
+	wait:
+		for time.Now().Before(deadline) {
+			if n := countEntries(t, killed); n > before && n < len(want) {
 				break
 			}
-			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
+			select {
+			case <-done:
+				break wait
+			case <-time.After(10 * time.Millisecond):
+			}
 		}
+		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
 		if cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
 		}
