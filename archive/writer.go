@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/mailark/mailark/internal/durable"
 	"io"
 	"os"
 	"path/filepath"
@@ -686,7 +687,7 @@ func (w *Writer) commitFiles() error {
 		}
 	}
 	for dir := range w.dirs {
-		if err := syncDir(dir); err != nil {
+		if err := durable.Dir(dir); err != nil {
 			return err
 		}
 	}
@@ -696,35 +697,13 @@ func (w *Writer) commitFiles() error {
 // syncData makes the data of every new file durable before any of them
 // becomes visible in cur/.
 func (w *Writer) syncData() error {
-	var first string
+	var tmps []string
 	for _, op := range w.ops {
 		if op.tmp != "" {
-			first = op.tmp
-			break
+			tmps = append(tmps, op.tmp)
 		}
 	}
-	if first == "" {
-		return nil
-	}
-	f, err := os.Open(first)
-	if err != nil {
-		return fmt.Errorf("syncing new messages: %w", err)
-	}
-	err = syncFS(f)
-	f.Close()
-	if err == nil {
-		return nil
-	}
-	// No syncfs: fall back to one fsync per file.
-	for _, op := range w.ops {
-		if op.tmp == "" {
-			continue
-		}
-		if err := syncFile(op.tmp); err != nil {
-			return err
-		}
-	}
-	return nil
+	return durable.Files(tmps)
 }
 
 // link adds a second name for an archived file. Where the file system
@@ -772,30 +751,6 @@ func copyFile(src, dst string, date time.Time) error {
 	if err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("copying %s to %s: %w", src, dst, err)
-	}
-	return nil
-}
-
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

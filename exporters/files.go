@@ -1,8 +1,8 @@
 package exporters
 
 import (
-	"errors"
 	"fmt"
+	"github.com/mailark/mailark/internal/durable"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,51 +15,6 @@ import (
 
 // TmpSuffix ends the name of every temporary file an exporter writes.
 const TmpSuffix = ".tmp-mailark"
-
-// SyncDir makes a directory's entries durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
-	}
-	return nil
-}
-
-// SyncFiles makes the data of the named files durable: one syncfs(2) for
-// all of them where the system has it, one fsync each otherwise.
-func SyncFiles(paths []string) error {
-	if len(paths) == 0 {
-		return nil
-	}
-	f, err := os.Open(paths[0])
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", paths[0], err)
-	}
-	err = syncFS(f)
-	f.Close()
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("syncing the file system of %s: %w", paths[0], err)
-	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			return fmt.Errorf("syncing %s: %w", p, err)
-		}
-		err = f.Sync()
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("syncing %s: %w", p, err)
-		}
-	}
-	return nil
-}
 
 // WriteFileAtomic writes a small file durably under its final name.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
@@ -82,7 +37,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	return SyncDir(filepath.Dir(path))
+	return durable.Dir(filepath.Dir(path))
 }
 
 // ManifestLine is one line of a SHA-256 manifest in the format of GNU

@@ -34,6 +34,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/mailark/mailark/internal/durable"
 	"hash"
 	"io"
 	"log/slog"
@@ -236,7 +237,7 @@ func (x *exporter) commit() error {
 	for i, p := range x.batch {
 		tmps[i] = p.tmp
 	}
-	if err := exporters.SyncFiles(tmps); err != nil {
+	if err := durable.Files(tmps); err != nil {
 		return err
 	}
 	dirs := map[string]bool{}
@@ -248,7 +249,7 @@ func (x *exporter) commit() error {
 		x.manifest = append(x.manifest, p.entry)
 	}
 	for d := range dirs {
-		if err := exporters.SyncDir(d); err != nil {
+		if err := durable.Dir(d); err != nil {
 			return err
 		}
 	}

@@ -32,6 +32,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/mailark/mailark/internal/durable"
 	"io"
 	"log/slog"
 	"net/mail"
@@ -116,7 +117,7 @@ func Export(ctx context.Context, sel *archive.Selection, path string, o Options,
 		}
 	}
 	x.done = true
-	if err := exporters.SyncDir(dir); err != nil {
+	if err := durable.Dir(dir); err != nil {
 		return err
 	}
 	var manifest strings.Builder

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package exporters
+package durable
 
 import (
 	"errors"
@@ -8,4 +8,4 @@ import (
 )
 
 // syncFS has no portable equivalent; callers fall back to per-file fsync.
-func syncFS(*os.File) error { return errors.ErrUnsupported }
+func syncFS(f *os.File) error { return errors.ErrUnsupported }
