@@ -4,13 +4,16 @@ package mailark
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -64,4 +67,35 @@ func ExtractSample(dir string) (string, error) {
 		}
 	}
 	return filepath.Join(dir, "maildir"), nil
+}
+
+// SampleTagged returns, sorted, the IDs (hex SHA-256) of the sample
+// messages whose manifest entry carries tag, e.g. "needle:quokka": the
+// answers a search of the sample must give, from the generator, not from
+// the code under test.
+func SampleTagged(tag string) ([]string, error) {
+	set := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(SampleManifest))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct {
+			ID   string
+			Tags []string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("reading the sample manifest: %w", err)
+		}
+		if slices.Contains(e.Tags, tag) {
+			set[e.ID] = true
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, nil
 }

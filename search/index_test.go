@@ -1,10 +1,7 @@
 package search
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -49,29 +46,11 @@ func sampleArchive(t *testing.T) *archive.Archive {
 // manifest (not from the code under test).
 func sampleIDs(t *testing.T, tag string) []string {
 	t.Helper()
-	set := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(mailark.SampleManifest))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e struct {
-			ID   string
-			Tags []string
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range e.Tags {
-			if x == tag {
-				set[e.ID] = true
-			}
-		}
+	ids, err := mailark.SampleTagged(tag)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	for id := range set {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
+	return ids
 }
 
 func search(t *testing.T, ix *Index, q query.Query) []string {

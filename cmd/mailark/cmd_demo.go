@@ -432,22 +432,10 @@ func demoSearch(ctx context.Context, g *globalOptions, check func(string, bool, 
 
 // sampleTagged returns the IDs of sample messages carrying tag.
 func sampleTagged(tag string) map[string]bool {
+	ids, _ := mailark.SampleTagged(tag) // the embedded manifest is checked by its tests
 	out := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(mailark.SampleManifest))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e struct {
-			ID   string
-			Tags []string
-		}
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
-			continue
-		}
-		for _, t := range e.Tags {
-			if t == tag {
-				out[e.ID] = true
-			}
-		}
+	for _, id := range ids {
+		out[id] = true
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -23,29 +21,11 @@ import (
 // sample's manifest: the answers are the generator's, not the indexer's.
 func manifestIDs(t *testing.T, tag string) []string {
 	t.Helper()
-	set := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(mailark.SampleManifest))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e struct {
-			ID   string
-			Tags []string
-		}
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range e.Tags {
-			if x == tag {
-				set[e.ID] = true
-			}
-		}
+	ids, err := mailark.SampleTagged(tag)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	for id := range set {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
+	return ids
 }
 
 type searchHit struct {
