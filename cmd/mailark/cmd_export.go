@@ -31,7 +31,9 @@ narrow it down; without them everything is exported. Exports only read the
 messages, but they take the archive's lock (exit status 4 while another
 mailark process holds it): IMAP and SMTP exports record a receipt for each
 message the server confirmed, which makes a rerun, or a run resumed after an
-interruption, send nothing twice.`,
+interruption, send nothing twice.` + "\n" + exitStatusHelp,
+		Example: `  mailark export imap --target newprovider --account old
+  mailark export mbox --query 'from:bob after:2020' bob.mbox`,
 	}
 	c.AddCommand(newExportIMAPCommand(g), newExportSMTPCommand(g), newExportMboxCommand(g), newExportEMLCommand(g))
 	return c

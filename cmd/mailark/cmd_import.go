@@ -29,7 +29,9 @@ whatever the size of the source), stores each distinct message once, and can
 be interrupted and run again: nothing is lost and nothing is stored twice.
 After the messages are committed, the search index is brought up to date;
 --no-index skips that (for a first bulk import: indexing takes most of the
-time), and the next import or 'mailark reindex' catches up.`,
+time), and the next import or 'mailark reindex' catches up.` + "\n" + exitStatusHelp,
+		Example: `  mailark import imap --host imap.example.org --tls tls --user me@example.org --password-cmd 'pass show mail'
+  mailark import --no-index maildir ~/Maildir --account home`,
 	}
 	c.PersistentFlags().BoolVar(&g.noIndex, "no-index", false, "do not update the search index now (the next import or 'mailark reindex' does)")
 	c.AddCommand(newImportMboxCommand(g), newImportMaildirCommand(g), newImportEMLCommand(g))

@@ -38,7 +38,8 @@ func newUsersCommand(g *globalOptions) *cobra.Command {
 Each user has a bcrypt password hash (never the password) and the archive
 accounts it may see. The file is written 0600 and replaced atomically; a
 running server rereads it at the next login.`,
-		Args: cobra.NoArgs,
+		Example: "  mailark users add alice --accounts work\n  mailark users list",
+		Args:    cobra.NoArgs,
 	}
 	c.PersistentFlags().StringVar(&uf.file, "users", "", "users file (default ARCHIVE/users)")
 	c.AddCommand(newUsersAddCommand(g, uf), newUsersListCommand(g, uf), newUsersRemoveCommand(g, uf))
@@ -191,6 +192,7 @@ func newUsersListCommand(g *globalOptions, uf *usersFlags) *cobra.Command {
 		Long: `List the users of the users file, one a line: the name and the accounts it
 sees (* for every account). --json prints a list of {name, accounts}. Hashes
 are not shown.`,
+		Example: "  mailark users list --json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			list, err := imapserver.ReadUsersFile(uf.path(g))
 			if err != nil {
@@ -221,7 +223,8 @@ func newUsersRemoveCommand(g *globalOptions, uf *usersFlags) *cobra.Command {
 		Short: "Remove a user",
 		Long: `Remove a user from the users file. A running server refuses the user's
 next login; connections already logged in stay until they end.`,
-		Args: cobra.ExactArgs(1),
+		Example: "  mailark users remove alice",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			found := false
 			err := editUsers(uf.path(g), func(list []imapserver.User) []imapserver.User {

@@ -408,7 +408,9 @@ func TestDemo(t *testing.T) {
 }
 
 func TestHelpHasExitStatus(t *testing.T) {
-	for _, args := range [][]string{{"import", "mbox"}, {"import", "maildir"}, {"import", "eml"}, {"verify"}, {"stats"}, {"init"}, {"demo"}, {"search"}, {"show"}, {"reindex"}} {
+	for _, args := range [][]string{{"import", "mbox"}, {"import", "maildir"}, {"import", "eml"}, {"verify"}, {"stats"}, {"init"}, {"demo"}, {"search"}, {"show"}, {"reindex"},
+		{"import"}, {"import", "imap"}, {"import", "pop3"}, {"sync"}, {"export"}, {"export", "imap"}, {"export", "smtp"},
+		{"export", "mbox"}, {"export", "eml"}, {"serve"}, {"users"}, {"users", "add"}, {"users", "list"}, {"users", "remove"}} {
 		r := mustRun(t, "/nonexistent", append(args, "--help")...)
 		if !strings.Contains(r.stdout, "EXIT STATUS") || !strings.Contains(r.stdout, "Examples:") {
 			t.Errorf("%v --help lacks EXIT STATUS or an example:\n%s", args, r.stdout)
