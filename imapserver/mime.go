@@ -336,7 +336,11 @@ func (e *entity) bodyStructure() imap.BodyStructure {
 		return bs
 	}
 	typ, sub := e.typ, e.subtype
-	if typ == "multipart" { // no boundary, or too deep: content only
+	// A multipart without boundary, or a multipart or message/rfc822 too
+	// deep to parse, is content only. It must not keep a message type: a
+	// MESSAGE/RFC822 part must carry an envelope and a body structure
+	// (RFC 3501 body-type-msg), and clients fail to parse one without them.
+	if typ == "multipart" || e.msg == nil && typ == "message" && (sub == "rfc822" || sub == "global") {
 		typ, sub = "application", "octet-stream"
 	}
 	bs := &imap.BodyStructureSinglePart{Type: typ, Subtype: sub, Params: e.params, ID: e.id,

@@ -97,3 +97,33 @@ func FuzzStructure(f *testing.F) {
 		}
 	})
 }
+
+// TestStructureTooDeepMessage: a message/rfc822 nested deeper than
+// maxDepth is not parsed, so it must not be reported as MESSAGE/RFC822,
+// whose BODYSTRUCTURE form requires an envelope and a body structure
+// (go-imap's client failed with "expected '('" on the bare form).
+func TestStructureTooDeepMessage(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Subject: top\r\n")
+	for range maxDepth + 5 {
+		b.WriteString("Content-Type: message/rfc822\r\n\r\nSubject: level\r\n")
+	}
+	b.WriteString("Content-Type: text/plain\r\n\r\nbottom\r\n")
+	var check func(bs imap.BodyStructure, depth int)
+	check = func(bs imap.BodyStructure, depth int) {
+		sp, ok := bs.(*imap.BodyStructureSinglePart)
+		if !ok {
+			t.Fatalf("depth %d: %T", depth, bs)
+		}
+		isMsg := strings.EqualFold(sp.Type, "message") && strings.EqualFold(sp.Subtype, "rfc822")
+		if isMsg != (sp.MessageRFC822 != nil) {
+			t.Fatalf("depth %d: %s/%s with message fields %v", depth, sp.Type, sp.Subtype, sp.MessageRFC822 != nil)
+		}
+		if sp.MessageRFC822 != nil {
+			check(sp.MessageRFC822.BodyStructure, depth+1)
+		} else if depth < maxDepth-1 {
+			t.Fatalf("structure ends at depth %d, want about %d", depth, maxDepth)
+		}
+	}
+	check(scanStructure(strings.NewReader(b.String())).bodyStructure(), 0)
+}

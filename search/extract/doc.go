@@ -10,10 +10,12 @@
 //
 // The message is read once, line by line, through a 32 KiB buffer. Part
 // bodies are decoded on the fly; text is kept up to Options.MaxBodyText
-// and everything else is read and discarded, so attachment sizes are still
-// counted. MIME nesting is walked with an explicit stack of open
-// multiparts instead of recursion, and Options.MaxDepth, MaxParts and
-// MaxHeaderBytes bound the work on hostile input. Memory therefore depends
+// bytes and Options.MaxBodyWords words (the index's memory and phrase
+// matching grow with words, not bytes); everything else is read and
+// discarded, so attachment sizes are still counted. MIME nesting is
+// walked with an explicit stack of open multiparts instead of recursion,
+// and Options.MaxDepth, MaxParts and MaxHeaderBytes bound the work on
+// hostile input. Memory therefore depends
 // on the options, not on the size of the message.
 //
 // # Charsets

@@ -160,7 +160,7 @@ func TestLimitLargeTextBody(t *testing.T) {
 	// drained.
 	line := strings.Repeat("lorem ipsum ", 8) + "\r\n"
 	r := newRepeatReader(msg("Subject: long", "Content-Type: text/plain; charset=utf-8", ""), line, 100*mb/len(line), "")
-	d, alloc, el := measure(t, r, nil)
+	d, alloc, el := measure(t, r, bytesOnly)
 	if len(d.Body) < DefaultMaxBodyText-len(line) || len(d.Body) > DefaultMaxBodyText {
 		t.Errorf("Body is %d bytes", len(d.Body))
 	}
@@ -215,7 +215,7 @@ func TestLimitLongLines(t *testing.T) {
 	t.Run("body line in a multipart", func(t *testing.T) {
 		raw := msg("Content-Type: multipart/mixed; boundary=b", "", "--b", "Content-Type: text/plain", "", long,
 			"--b", "Content-Type: application/pdf; name=x.pdf", "", long, "--b--")
-		d, _, _ := measure(t, strings.NewReader(raw), nil)
+		d, _, _ := measure(t, strings.NewReader(raw), bytesOnly)
 		if d.Body != long {
 			t.Errorf("Body is %d bytes, want %d", len(d.Body), len(long))
 		}
@@ -237,4 +237,28 @@ func TestLimitLongLines(t *testing.T) {
 			t.Errorf("Body %q, problems %q", d.Body, d.Problems)
 		}
 	})
+}
+
+// bytesOnly lifts the word limit, for tests of the byte limit.
+var bytesOnly = &Options{MaxBodyWords: 1 << 30}
+
+func TestLimitBodyWords(t *testing.T) {
+	// 4 MB of one-letter words: the word limit cuts first, at a word
+	// boundary, long before the byte limit.
+	r := newRepeatReader(msg("Subject: words", "Content-Type: text/plain; charset=utf-8", ""), "a b c d\r\n", 4*mb/9, "")
+	d, _, _ := measure(t, r, nil)
+	if n := len(strings.Fields(d.Body)); n != DefaultMaxBodyWords {
+		t.Errorf("Body has %d words, want %d", n, DefaultMaxBodyWords)
+	}
+	if !hasProblem(d, "truncated at 150000 words") {
+		t.Errorf("no word truncation problem: %q", d.Problems)
+	}
+	// A CJK character counts as a word; a word split across writes counts once.
+	b := &textBuf{max: 1 << 20, maxWords: 4}
+	for _, p := range []string{"wo", "rd 会議", "x", "y z"} {
+		b.append([]byte(p))
+	}
+	if got := string(b.b); got != "word 会議xy " || !b.wordsHit {
+		t.Errorf("kept %q (words hit %v)", got, b.wordsHit)
+	}
 }

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,6 +14,11 @@ type textBuf struct {
 	max       int
 	truncated bool
 	discard   bool
+	// maxWords, when positive, also bounds the words kept (see
+	// Options.MaxBodyWords); words counts them, inWord carries a word
+	// across appends, and wordsHit says this limit cut the text.
+	maxWords, words  int
+	inWord, wordsHit bool
 	// writes counts writes that contained something other than white
 	// space, so an alternative can tell whether a part added real text.
 	writes int
@@ -45,6 +51,12 @@ func (t *textBuf) append(p []byte) {
 		}
 		p = p[:i]
 	}
+	if t.maxWords > 0 {
+		if n := t.countWords(p); n < len(p) {
+			t.truncated, t.wordsHit = true, true
+			p = p[:n]
+		}
+	}
 	if !isBlank(p) {
 		t.writes++
 	}
@@ -58,6 +70,42 @@ func (t *textBuf) append(p []byte) {
 		t.b = nb
 	}
 	t.b = append(t.b, p...)
+}
+
+// countWords counts the words of p into t.words and returns how much of p
+// fits within maxWords: the offset of the word that would exceed it, or
+// len(p). A word is what the index makes one token of, roughly: a run of
+// letters and digits, or a single Han, kana or Hangul character (the CJK
+// analyzer indexes one bigram per character).
+func (t *textBuf) countWords(p []byte) int {
+	for i := 0; i < len(p); {
+		r, n := rune(p[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRune(p[i:])
+		}
+		switch {
+		case r < utf8.RuneSelf && !('a' <= r|0x20 && r|0x20 <= 'z' || '0' <= r && r <= '9'):
+			t.inWord = false
+		case r >= utf8.RuneSelf && isCJK(r):
+			t.inWord = false
+			if t.words++; t.words > t.maxWords {
+				return i
+			}
+		case r >= utf8.RuneSelf && !unicode.IsLetter(r) && !unicode.IsDigit(r):
+			t.inWord = false
+		case !t.inWord:
+			t.inWord = true
+			if t.words++; t.words > t.maxWords {
+				return i
+			}
+		}
+		i += n
+	}
+	return len(p)
+}
+
+func isCJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // sep starts a new part on a fresh line.
