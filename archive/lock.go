@@ -59,7 +59,16 @@ func (l *lockFile) release() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	err := l.f.Close() // closing drops the flock
+	// Unlock explicitly: closing drops the flock only with the last
+	// descriptor of the open file, and a child being forked by another
+	// goroutine holds a copy until its exec (O_CLOEXEC), which left the
+	// archive locked for a moment after Close.
+	f := l.f
 	l.f = nil
+	uerr := unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	err := f.Close()
+	if uerr != nil {
+		return fmt.Errorf("unlocking %s: %w", f.Name(), uerr)
+	}
 	return err
 }

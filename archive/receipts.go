@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +25,9 @@ const (
 	ReceiptAppended = "appended" // APPEND answered OK
 	ReceiptFound    = "found"    // already on the target: found by reconciliation
 	ReceiptSent     = "sent"     // SMTP DATA answered 250
+	// ReceiptSending is no confirmation: the end of SMTP DATA was about to
+	// be sent and no answer was recorded (see MarkSending).
+	ReceiptSending = "sending"
 )
 
 // Receipt is one message confirmed by one target.
@@ -36,7 +40,7 @@ type Receipt struct {
 	// has UIDPLUS, or the UID reconciliation found; 0 when unknown.
 	UIDValidity, UID uint32
 	Size             int64  // bytes sent (CRLF)
-	How              string // ReceiptAppended, ReceiptFound or ReceiptSent
+	How              string // ReceiptAppended, ReceiptFound, ReceiptSent or ReceiptSending
 	Run              int64  // the audit-log run that recorded it; 0 if none
 	Time             time.Time
 }
@@ -80,7 +84,8 @@ func (a *Archive) Receipts(ctx context.Context, sc ReceiptScope) (map[ID]Receipt
 
 // AddReceipts records receipts in one transaction: when it returns nil
 // they are durable. A receipt for a (target, user, folder, message) that
-// already has one is ignored: the first confirmation stands.
+// already has one is ignored: the first confirmation stands. Only a
+// ReceiptSending record is replaced: it was no confirmation.
 func (a *Archive) AddReceipts(ctx context.Context, rs []Receipt) error {
 	if len(rs) == 0 {
 		return nil
@@ -94,7 +99,10 @@ func (a *Archive) AddReceipts(ctx context.Context, rs []Receipt) error {
 	}
 	defer tx.Rollback()
 	st, err := tx.PrepareContext(ctx, `INSERT INTO receipts (target, user, folder, message, uidvalidity, uid, size, how, run, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (target, user, folder, message) DO UPDATE SET uidvalidity = excluded.uidvalidity, uid = excluded.uid,
+			size = excluded.size, how = excluded.how, run = excluded.run, at = excluded.at
+		WHERE receipts.how = '`+ReceiptSending+`'`)
 	if err != nil {
 		return fmt.Errorf("recording receipts: %w", err)
 	}
@@ -110,6 +118,44 @@ func (a *Archive) AddReceipts(ctx context.Context, rs []Receipt) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("recording receipts: %w", err)
+	}
+	return nil
+}
+
+// MarkSending records r as ReceiptSending (unless the message already
+// has a receipt in its scope) right before a delivery becomes irrevocable,
+// the end of SMTP DATA, so that a process killed before it recorded the
+// server's answer leaves a trace: the next run knows the message most
+// likely arrived and does not send it twice. AddReceipts replaces the
+// record with the confirmation.
+//
+// The commit does not wait for the disk (synchronous=NORMAL; WAL keeps it
+// atomic): what a killed process wrote survives it all the same, and the
+// moment between the record and the send, where a kill loses the message
+// instead, stays microseconds rather than an fsync. After a machine crash
+// the record may be gone and the message is sent again, as without it.
+func (a *Archive) MarkSending(ctx context.Context, r Receipt) error {
+	if a.ReadOnly() {
+		return errors.New("recording a message being sent: archive opened read-only")
+	}
+	c, err := a.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("recording a message being sent: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("recording a message being sent: %w", err)
+	}
+	_, err = c.ExecContext(ctx, `INSERT INTO receipts (target, user, folder, message, uidvalidity, uid, size, how, run, at)
+		VALUES (?, ?, ?, ?, 0, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		r.Target, r.User, r.Folder, r.ID[:], r.Size, ReceiptSending, r.Run, time.Now().Unix())
+	// Every other commit must stay durable: restore FULL whatever happened.
+	if _, rerr := c.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = FULL`); rerr != nil {
+		c.Raw(func(any) error { return driver.ErrBadConn }) // never reuse a connection left at NORMAL
+		return fmt.Errorf("restoring synchronous=FULL: %w", rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("recording %s as being sent: %w", r.ID.Short(), err)
 	}
 	return nil
 }

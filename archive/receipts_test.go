@@ -52,3 +52,47 @@ func TestReceipts(t *testing.T) {
 		t.Error("read-only AddReceipts succeeded")
 	}
 }
+
+// TestMarkSending: a message marked as being sent reads back as
+// ReceiptSending, its confirmation replaces the mark, a mark never
+// replaces a confirmation, and later commits are durable again.
+func TestMarkSending(t *testing.T) {
+	a := TestArchive(t)
+	ctx := context.Background()
+	sc := ReceiptScope{Target: "smtp://h:25", User: "me@example.org", Folder: "you@example.org"}
+	id1, id2 := Sum([]byte("one\r\n")), Sum([]byte("two\r\n"))
+	mark := func(id ID) {
+		t.Helper()
+		if err := a.MarkSending(ctx, Receipt{Target: sc.Target, User: sc.User, Folder: sc.Folder, ID: id, Size: 5, Run: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark(id1)
+	got, err := a.Receipts(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := got[id1]; len(got) != 1 || r.How != ReceiptSending || r.Run != 4 || r.Size != 5 {
+		t.Fatalf("after MarkSending: %+v", got)
+	}
+	sent := []Receipt{{Target: sc.Target, User: sc.User, Folder: sc.Folder, ID: id1, Size: 5, How: ReceiptSent, Run: 5}}
+	if err := a.AddReceipts(ctx, sent); err != nil {
+		t.Fatal(err)
+	}
+	mark(id1) // a confirmed message marked again (a rerun) keeps its receipt
+	got, _ = a.Receipts(ctx, sc)
+	if r := got[id1]; r.How != ReceiptSent || r.Run != 5 {
+		t.Errorf("confirmation after the mark: %+v, want how sent, run 5", r)
+	}
+	mark(id2)
+	if err := a.DropReceipts(ctx, sc, []ID{id2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = a.Receipts(ctx, sc); len(got) != 1 {
+		t.Errorf("a dropped mark is still there: %+v", got)
+	}
+	var sync int
+	if err := a.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 2 {
+		t.Errorf("synchronous after MarkSending: %d (%v), want 2 (FULL)", sync, err)
+	}
+}

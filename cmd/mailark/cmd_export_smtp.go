@@ -26,6 +26,7 @@ type exportSMTPOptions struct {
 	retries int
 	backoff time.Duration
 	target  string
+	resend  bool
 }
 
 func newExportSMTPCommand(g *globalOptions) *cobra.Command {
@@ -52,10 +53,14 @@ retried --retries times, waiting --backoff, then twice as long each time (at
 most a minute); a 5xx answer fails that message and the run goes on. --rate
 limits the pace (N/s, N/m or N/h). A receipt per message, keyed by server,
 envelope sender, recipients and message ID, is committed after the server's
-250: a rerun sends only what has none. A run killed between a 250 and its
-commit (or a connection lost right after the message was sent, which is
-reported as uncertain) can deliver that one message twice: SMTP offers no way
-to ask.
+250: a rerun sends only what has none. SMTP offers no way to ask what a
+server already has, so right before the final dot a message is marked as
+being sent: when a run is killed or interrupted before it recorded the
+answer, the next run does not send that message again (it most likely
+arrived) and reports it as uncertain each time; --resend-uncertain sends such
+messages again once you have checked they did not arrive. A connection lost
+right after the final dot is reported as uncertain and the message is sent
+again by a later run.
 ` + selectionHelp,
 		Example: `  mailark export smtp --host smtp.example.org --user alice --password-cmd 'pass mail/alice' \
       --from alice@example.org --to archive@example.org --query 'from:bob' --rate 2/s
@@ -109,6 +114,7 @@ to ask.
 	f.StringVar(&o.target, "target", "", "take the connection, envelope and rate from this [[target]] of mailark.toml (flags override it)")
 	f.IntVar(&o.retries, "retries", 4, "tries after the first for a message answered with 4xx")
 	f.DurationVar(&o.backoff, "backoff", 2*time.Second, "wait before the first retry (doubled each time, at most 1m)")
+	f.BoolVar(&o.resend, "resend-uncertain", false, "send again the messages an interrupted run sent without seeing the server's answer")
 	return withExitStatus(c)
 }
 
@@ -145,7 +151,7 @@ func runExportSMTP(ctx context.Context, g *globalOptions, o exportSMTPOptions) e
 			return smtpexp.Run(ctx, a, sel, smtpexp.Options{
 				Addr: addr, TLS: to.Mode, TLSConfig: cfg, User: o.conn.user, Password: pw,
 				From: o.from, To: o.to, Rate: rate, Retries: retries, Backoff: o.backoff,
-				Run: run, Logger: g.log, Progress: prog,
+				ResendUncertain: o.resend, Run: run, Logger: g.log, Progress: prog,
 			}, rep)
 		})
 }

@@ -34,8 +34,9 @@ type worker struct {
 
 // pending is an APPEND written and not yet answered.
 type pending struct {
-	cmd *imapclient.AppendCommand
-	job *job
+	cmd     *imapclient.AppendCommand
+	job     *job
+	release func() // disarms the watchdog armed for its answer
 }
 
 // run takes target folders from tasks and appends what they lack, until
@@ -98,7 +99,9 @@ func (w *worker) loop(ctx, hard context.Context, jobs <-chan *job) error {
 			}
 			w.sess, w.selected = s, ""
 			if len(unsure) > 0 {
+				release := w.sess.expect()
 				again, err := w.resolve(unsure)
+				release()
 				if err != nil {
 					w.sess.abort()
 					w.sess = nil
@@ -177,10 +180,12 @@ func (w *worker) pump(ctx context.Context, jobs <-chan *job, first []*job) (unce
 		var r result
 		for pd := range inflight {
 			if r.err != nil {
+				pd.release()
 				r.uncertain = append(r.uncertain, pd.job)
 				continue
 			}
 			data, err := pd.cmd.Wait()
+			pd.release()
 			var ie *imap.Error
 			switch {
 			case err == nil:
@@ -218,12 +223,12 @@ func (w *worker) pump(ctx context.Context, jobs <-chan *job, first []*job) (unce
 		if !ok {
 			break
 		}
-		cmd, err := w.send(j)
+		cmd, release, err := w.send(j)
 		if err != nil {
 			w.out <- outcome{job: j, err: err}
 			continue
 		}
-		inflight <- &pending{cmd: cmd, job: j}
+		inflight <- &pending{cmd: cmd, job: j, release: release}
 	}
 	// Jobs taken but not sent (the connection broke before them) go back.
 	uncertain = append(uncertain, first...)
@@ -239,20 +244,21 @@ func (w *worker) pump(ctx context.Context, jobs <-chan *job, first []*job) (unce
 	return uncertain, r.progressed, r.err
 }
 
-// send reads and checks one message and writes its APPEND. An error means
-// the message was not sent (its file is unreadable or damaged).
-func (w *worker) send(j *job) (*imapclient.AppendCommand, error) {
+// send reads and checks one message and writes its APPEND, with the
+// watchdog armed for its answer until release. An error means the message
+// was not sent (its file is unreadable or damaged).
+func (w *worker) send(j *job) (cmd *imapclient.AppendCommand, release func(), err error) {
 	body, err := exporters.Load(j.e)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer body.Release()
 	if err := appendable(body.Features); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r, err := body.Open()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Close()
 	flags := make([]imap.Flag, 0, len(j.e.Flags))
@@ -264,7 +270,8 @@ func (w *worker) send(j *job) (*imapclient.AppendCommand, error) {
 		}
 	}
 	w.selectTarget(j.t)
-	cmd := w.sess.c.Append(j.t.mailbox, body.Size, &imap.AppendOptions{Flags: flags, Time: j.e.InternalDate})
+	release = w.sess.expect()
+	cmd = w.sess.c.Append(j.t.mailbox, body.Size, &imap.AppendOptions{Flags: flags, Time: j.e.InternalDate})
 	_, werr := io.Copy(cmd, r)
 	cerr := cmd.Close()
 	if werr != nil || cerr != nil {
@@ -273,7 +280,7 @@ func (w *worker) send(j *job) (*imapclient.AppendCommand, error) {
 		// it out.
 		w.p.o.Logger.Debug("APPEND write failed", "mailbox", j.t.mailbox, "err", errors.Join(werr, cerr))
 	}
-	return cmd, nil
+	return cmd, release, nil
 }
 
 // selectTarget SELECTs the mailbox a connection starts appending to.
@@ -286,8 +293,17 @@ func (w *worker) selectTarget(t *target) {
 		return
 	}
 	w.selected = t.mailbox
-	if _, err := w.sess.c.Select(t.mailbox, nil).Wait(); err != nil {
+	release := w.sess.expect()
+	_, err := w.sess.c.Select(t.mailbox, nil).Wait()
+	release()
+	if err != nil {
 		w.p.o.Logger.Debug("SELECT before APPEND failed", "mailbox", t.mailbox, "err", err)
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			// A warning only: APPEND names its mailbox, so the messages
+			// still go (or fail one by one, each reported).
+			w.p.rep.Problem("imap:"+t.mailbox, fmt.Sprintf("SELECT refused (%v): appending without it", ie), false)
+		}
 	}
 }
 

@@ -19,11 +19,16 @@ import (
 // ErrAuth reports a login the server refused; retrying will not help.
 var ErrAuth = errors.New("login refused")
 
+// errNoStartTLS: the server answered STARTTLS with NO or BAD. Asking again
+// gets the same answer, so it is not retried.
+var errNoStartTLS = errors.New("STARTTLS refused")
+
 // session is one logged-in connection.
 type session struct {
-	c    *imapclient.Client
-	raw  net.Conn
-	stop func() bool // ends the context watch
+	c     *imapclient.Client
+	raw   net.Conn
+	watch *watchConn  // over raw: the idle watchdog
+	stop  func() bool // ends the context watch
 }
 
 // dial connects, secures and logs in. imapclient takes no context, so the
@@ -34,7 +39,10 @@ func dial(ctx context.Context, o *Options) (*session, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", o.Addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	c, err := open(ctx, o, raw)
+	wc := &watchConn{Conn: raw, timeout: o.IdleTimeout}
+	release := wc.expect() // the greeting, STARTTLS, login
+	c, err := open(ctx, o, wc)
+	release()
 	if err != nil {
 		stop()
 		raw.Close()
@@ -43,7 +51,7 @@ func dial(ctx context.Context, o *Options) (*session, error) {
 		}
 		return nil, err
 	}
-	return &session{c: c, raw: raw, stop: stop}, nil
+	return &session{c: c, raw: raw, watch: wc, stop: stop}, nil
 }
 
 func open(ctx context.Context, o *Options, raw net.Conn) (*imapclient.Client, error) {
@@ -65,7 +73,12 @@ func open(ctx context.Context, o *Options, raw net.Conn) (*imapclient.Client, er
 		c = imapclient.New(tc, copts)
 	case tlsopt.StartTLS:
 		var err error
-		if c, err = imapclient.NewStartTLS(raw, copts); err != nil {
+		c, err = imapclient.NewStartTLS(raw, copts)
+		var ie *imap.Error
+		if errors.As(err, &ie) {
+			return nil, fmt.Errorf("%w by %s: %v (use --tls tls for implicit TLS)", errNoStartTLS, o.Addr, ie)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("STARTTLS with %s: %w (use --tls tls for implicit TLS)", o.Addr, err)
 		}
 	case tlsopt.None:
@@ -124,7 +137,7 @@ func dialRetry(ctx context.Context, o *Options, attempts int) (*session, error) 
 			return s, nil
 		}
 		var cv *tls.CertificateVerificationError
-		if errors.Is(err, ErrAuth) || errors.As(err, &cv) || ctx.Err() != nil {
+		if errors.Is(err, ErrAuth) || errors.Is(err, errNoStartTLS) || errors.As(err, &cv) || ctx.Err() != nil {
 			return nil, err
 		}
 		o.Logger.Warn("connecting failed; trying again", "addr", o.Addr, "in", delay, "err", err)

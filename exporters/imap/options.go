@@ -54,6 +54,11 @@ type Options struct {
 	// APPENDs whose answers were lost are looked for on the server: time
 	// for it to finish what it had received (default 1 s).
 	ReconnectDelay time.Duration
+	// IdleTimeout is how long a read may wait for the server's next bytes
+	// while a response is due (default 60 s): a stalled connection is
+	// dropped and handled like a broken one. It bounds a silence, not a
+	// transfer.
+	IdleTimeout time.Duration
 
 	// Run is the audit-log run id stamped on receipts.
 	Run int64
@@ -109,6 +114,9 @@ func (o *Options) defaults() error {
 	}
 	if o.ReconnectDelay <= 0 {
 		o.ReconnectDelay = time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 60 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -52,6 +52,10 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 		return err
 	}
 	defer func() { ctl.logout() }()
+	// The control connection works without pause until the folders are
+	// created, then idles while the workers append.
+	release := ctl.expect()
+	defer release()
 	p, err := newPlan(runCtx, ctl, store, sel, &o, rep)
 	if err != nil {
 		return err
@@ -61,6 +65,7 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 		return err
 	}
 	p.create(ctl)
+	release()
 	p.failUnusable()
 
 	// Each connection takes whole target folders, largest first: Dovecot
@@ -102,7 +107,9 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 				return err
 			}
 		}
+		release := ctl.expect()
 		err = p.verify(runCtx, ctl)
+		release()
 	}
 	rep.Finish()
 	if err == nil && ctx.Err() != nil {
@@ -124,6 +131,7 @@ func DryRun(ctx context.Context, store exporters.ReceiptStore, sel *archive.Sele
 		return err
 	}
 	defer s.logout()
+	defer s.expect()()
 	p, err := newPlan(ctx, s, store, sel, &o, rep)
 	if err != nil {
 		return err

@@ -22,7 +22,11 @@
 //
 // A receipt per message, keyed by ("smtp://host:port", envelope sender,
 // sorted recipients, message ID), is committed right after the 250 to its
-// DATA, so a rerun sends only what has none and a killed run can deliver
-// at most the one message in flight twice (SMTP cannot be asked what it
-// already has). A message selected in several folders is sent once.
+// DATA, so a rerun sends only what has none. SMTP cannot be asked what it
+// already has, so right before the final dot of DATA the message is marked
+// as being sent (archive.ReceiptSending): a run killed or interrupted
+// before it recorded the answer leaves the mark, and the next run reports
+// that message as uncertain (most likely delivered) and does not send it
+// again, rather than deliver it twice. A message selected in several
+// folders is sent once.
 package smtp

@@ -42,6 +42,17 @@ type Options struct {
 	Retries    int
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Timeout is how long one read or write may wait for the server
+	// (default 10 min, RFC 5321 4.5.3.2's longest, for the answer to the
+	// final dot); a stalled connection is dropped and handled like a
+	// broken one.
+	Timeout time.Duration
+
+	// ResendUncertain sends again the messages a killed or interrupted
+	// run marked as being sent (archive.ReceiptSending) and never saw
+	// answered; by default they are skipped with a warning, because they
+	// most likely arrived and sending them again would deliver them twice.
+	ResendUncertain bool
 
 	// Run is the audit-log run id stamped on receipts.
 	Run int64
@@ -100,6 +111,9 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Minute
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

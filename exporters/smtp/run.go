@@ -36,8 +36,11 @@ const maxLine = 998
 // select it, to o.To with o.From as the envelope sender, unchanged: its
 // bytes with line endings normalised to CRLF, the form its ID is computed
 // over. A message with a receipt for this (server, sender, recipients) is
-// skipped; a receipt is committed after each 250 answer to the message,
-// so a killed run can deliver at most the one message in flight twice.
+// skipped; a receipt is committed after each 250 answer to the message.
+// Right before the end of DATA the message is marked as being sent (where
+// store can, see sendingStore), so that a run killed before the answer
+// was recorded does not deliver it twice: the next run reports it as
+// uncertain and skips it.
 // 4xx answers are retried with back-off; 5xx answers and messages this
 // server cannot take as they are fail that message, and the run goes on.
 // The error is for the run as a whole (server unreachable, login refused,
@@ -53,7 +56,7 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 	}
 	msgs, _, crlf := sel.Totals()
 	o.Progress.AddTotal(msgs, crlf)
-	s := &sender{o: &o, rep: rep, scope: scope, j: exporters.NewJournal(store, 1, 0, o.Run)}
+	s := &sender{o: &o, rep: rep, scope: scope, store: store, j: exporters.NewJournal(store, 1, 0, o.Run)}
 	defer s.close()
 	for _, f := range sel.Folders() {
 		src := f.Account + "/" + f.Name
@@ -67,7 +70,12 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 			rep.Add(fr, k, size)
 			o.Progress.Add(1, size)
 		}
-		if _, ok := have[e.ID]; ok {
+		if r, ok := have[e.ID]; ok && !(r.How == archive.ReceiptSending && o.ResendUncertain) {
+			if r.How == archive.ReceiptSending {
+				// The run that sent it died before the answer: most likely
+				// delivered, and sending it again could deliver it twice.
+				rep.Problem(where(e), fmt.Sprintf("%v: run %d was stopped after sending the whole message, before the server's answer; it most likely arrived and is not sent again (check the mailbox; --resend-uncertain sends it)", ErrUncertain, r.Run), false)
+			}
 			count(exporters.Already)
 			return nil
 		}
@@ -111,6 +119,7 @@ type sender struct {
 	o     *Options
 	rep   *exporters.Report
 	scope archive.ReceiptScope
+	store exporters.ReceiptStore
 	j     *exporters.Journal
 	c     *smtp.Client
 	stop  func() bool
@@ -145,7 +154,7 @@ func (s *sender) deliver(ctx context.Context, e *archive.SelectedEntry) error {
 		if err := s.check(body); err != nil {
 			return err
 		}
-		err := s.transaction(body)
+		err := s.transaction(ctx, body, e.ID)
 		if err == nil {
 			r := archive.Receipt{Target: s.scope.Target, User: s.scope.User, Folder: s.scope.Folder, ID: e.ID, Size: body.Size, How: archive.ReceiptSent}
 			if err := s.j.Add(context.WithoutCancel(ctx), r); err != nil {
@@ -161,6 +170,9 @@ func (s *sender) deliver(ctx context.Context, e *archive.SelectedEntry) error {
 		}
 		var se *smtp.SMTPError
 		switch {
+		case errors.Is(err, errFatal):
+			s.drop() // without the end of DATA: nothing was delivered
+			return err
 		case errors.Is(err, ErrUncertain):
 			s.drop()
 			return err
@@ -230,9 +242,19 @@ func sendable(f exporters.Features, size int64, has func(ext string) bool, limit
 	return nil
 }
 
-// transaction runs MAIL, RCPT, DATA for one message. An error after the
-// final dot that is not the server's answer wraps ErrUncertain.
-func (s *sender) transaction(b *exporters.Body) error {
+// sendingStore is a ReceiptStore that can mark a message as being sent
+// (*archive.Archive can).
+type sendingStore interface {
+	MarkSending(ctx context.Context, r archive.Receipt) error
+}
+
+// transaction runs MAIL, RCPT, DATA for one message. Between the body and
+// the final dot, the moment the server may take the message, the message
+// is marked as being sent; an answer that refuses it, or a broken
+// connection (documented: that uncertain delivery is sent again by a
+// later run), removes the mark; the 250's receipt replaces it. An error
+// after the final dot that is not the server's answer wraps ErrUncertain.
+func (s *sender) transaction(ctx context.Context, b *exporters.Body, id archive.ID) error {
 	opts := &smtp.MailOptions{Size: b.Size, UTF8: b.Features.EightBitHeader || !ascii(s.o.From)}
 	if err := s.c.Mail(s.o.From, opts); err != nil {
 		return err
@@ -256,12 +278,26 @@ func (s *sender) transaction(b *exporters.Body) error {
 	if werr != nil {
 		return werr // not complete: the server cannot have accepted it
 	}
+	ms, canMark := s.store.(sendingStore)
+	rc := archive.Receipt{Target: s.scope.Target, User: s.scope.User, Folder: s.scope.Folder, ID: id, Size: b.Size, Run: s.o.Run}
+	if canMark {
+		if err := ms.MarkSending(context.WithoutCancel(ctx), rc); err != nil {
+			return fatal(err) // no final dot: nothing is delivered
+		}
+	}
 	if _, err := w.CloseWithResponse(); err != nil {
 		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return err
+		if !errors.As(err, &se) {
+			err = fmt.Errorf("%w: %v", ErrUncertain, err)
 		}
-		return fmt.Errorf("%w: %v", ErrUncertain, err)
+		// An interrupted run keeps the mark, as a killed one does: its
+		// dot most likely went out before the connection was closed.
+		if canMark && (se != nil || ctx.Err() == nil) {
+			if derr := s.store.DropReceipts(context.WithoutCancel(ctx), s.scope, []archive.ID{id}); derr != nil {
+				return fatal(derr)
+			}
+		}
+		return err
 	}
 	return nil
 }
@@ -273,7 +309,7 @@ func (s *sender) connect(ctx context.Context) error {
 		return fmt.Errorf("connecting to %s: %w", s.o.Addr, err)
 	}
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	c, err := s.open(raw)
+	c, err := s.open(&timeoutConn{Conn: raw, timeout: s.o.Timeout})
 	if err != nil {
 		stop()
 		raw.Close()
@@ -306,6 +342,15 @@ func (s *sender) open(raw net.Conn) (*smtp.Client, error) {
 		c, err = smtp.NewClientStartTLS(raw, s.o.TLSConfig)
 		if err != nil {
 			return nil, fmt.Errorf("STARTTLS with %s: %w (use --tls tls for implicit TLS)", s.o.Addr, err)
+		}
+		// go-smtp leaves the TLS handshake to the next command, and its
+		// SupportsAuth turns that command's error into false: an untrusted
+		// certificate was reported as "offers neither AUTH PLAIN nor LOGIN"
+		// (or, without AUTH, as failed messages, retried). Greet over TLS
+		// now so that a failed handshake is reported as such.
+		if err := c.Hello("localhost"); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("TLS after STARTTLS with %s: %w", s.o.Addr, err)
 		}
 	case tlsopt.None:
 		c = smtp.NewClient(raw)

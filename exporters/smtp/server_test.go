@@ -385,3 +385,55 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+// TestUncertainMark: a message a killed run marked as being sent is not
+// sent again by default (it most likely arrived) and is reported as
+// uncertain; --resend-uncertain sends it, and its confirmation replaces
+// the mark.
+func TestUncertainMark(t *testing.T) {
+	rec := &recorder{attempts: map[archive.ID]int{}, user: "u", pwd: "p"}
+	addr, cfg := startServer(t, rec, true)
+	a := archive.TestArchive(t)
+	msgs := exportertest.Corpus(t, 4, 6, false)
+	exportertest.Fill(t, a, "work", msgs)
+	sel := exportertest.SelectAll(t, a)
+	o := options(addr, cfg)
+	marked := archive.ID(msgs[2].ID())
+	sc := o.Scope()
+	if err := a.MarkSending(t.Context(), archive.Receipt{Target: sc.Target, User: sc.User, Folder: sc.Folder, ID: marked, Size: 1, Run: 7}); err != nil {
+		t.Fatal(err)
+	}
+
+	rep := run(t, a, sel, o)
+	if rec.attempts[marked] != 0 {
+		t.Errorf("the marked message was sent %d times without --resend-uncertain", rec.attempts[marked])
+	}
+	if tot := rep.Total(); tot.Done.Messages != int64(len(msgs)-1) || tot.Already.Messages != 1 {
+		t.Errorf("done %d already %d; want %d and 1", tot.Done.Messages, tot.Already.Messages, len(msgs)-1)
+	}
+	probs, _ := rep.Problems()
+	if len(probs) != 1 || !strings.Contains(probs[0].Error, "run 7") || !strings.Contains(probs[0].Error, "--resend-uncertain") {
+		t.Errorf("problems %+v; want one naming run 7 and --resend-uncertain", probs)
+	}
+
+	o.ResendUncertain = true
+	rep = run(t, a, sel, o)
+	if rec.attempts[marked] != 1 {
+		t.Errorf("with ResendUncertain the marked message was sent %d times, want 1", rec.attempts[marked])
+	}
+	if tot := rep.Total(); tot.Done.Messages != 1 || tot.Already.Messages != int64(len(msgs)-1) {
+		t.Errorf("resend: done %d already %d; want 1 and %d", tot.Done.Messages, tot.Already.Messages, len(msgs)-1)
+	}
+	have, err := a.Receipts(t.Context(), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := have[marked]; r.How != archive.ReceiptSent {
+		t.Errorf("receipt after the resend is %q, want %q", r.How, archive.ReceiptSent)
+	}
+	// Now confirmed: a third run sends nothing and warns of nothing.
+	rep = run(t, a, sel, o)
+	if probs, _ := rep.Problems(); rec.attempts[marked] != 1 || len(probs) != 0 {
+		t.Errorf("third run: sent %d times, problems %+v", rec.attempts[marked], probs)
+	}
+}

@@ -40,7 +40,11 @@ func (r *runner) examine(ctx context.Context, s *session, j *job) error {
 	if reset {
 		last, retry = 0, nil
 		fr.UIDValidityReset = true
-		fr.addNote(fmt.Sprintf("UIDVALIDITY changed from %d to %d: folder read again from UID 1 (messages already archived are not stored twice)", f.savedValidity, sel.UIDValidity))
+		note := fmt.Sprintf("UIDVALIDITY changed from %d to %d: folder read again from UID 1 (messages already archived are not stored twice)", f.savedValidity, sel.UIDValidity)
+		fr.addNote(note)
+		// Also a warning in the run report (and so the audit log): the
+		// server renumbered the folder, which the user may want to know.
+		r.problem("imap:"+f.name, errors.New(note), false)
 		r.log.Warn("UIDVALIDITY changed; rescanning the folder", "folder", f.name, "old", f.savedValidity, "new", sel.UIDValidity)
 	}
 	var floor uint32
@@ -150,10 +154,33 @@ func (r *runner) selectFolder(s *session, f *folder) (*imap.SelectData, error) {
 	sel, err := s.c.Select(f.mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	s.conn.disarm()
 	if err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) && (ie.Code == imap.ResponseCodeNonExistent || s.unlisted(f.mailbox)) {
+			// Listed a moment ago: deleted on the server since.
+			return nil, fmt.Errorf("examining %s: the folder no longer exists on the server (deleted after it was listed): %w", f.name, err)
+		}
 		return nil, s.annotate(fmt.Errorf("examining %s: %w", f.name, err))
 	}
 	s.selected = f
 	return sel, nil
+}
+
+// unlisted reports whether LIST no longer shows mailbox: after a refused
+// EXAMINE, it tells a deleted folder from one the server will not open
+// (Dovecot's NO carries no [NONEXISTENT] code). Any doubt means listed.
+func (s *session) unlisted(mailbox string) bool {
+	s.conn.arm()
+	defer s.conn.disarm()
+	list, err := s.c.List("", mailbox, nil).Collect()
+	if err != nil {
+		return false
+	}
+	for _, m := range list {
+		if m.Mailbox == mailbox && !slices.Contains(m.Attrs, imap.MailboxAttrNonExistent) {
+			return false
+		}
+	}
+	return true
 }
 
 // listUIDs returns the UIDs from `from` upwards with their RFC822.SIZE:
@@ -189,12 +216,13 @@ func (r *runner) listUIDs(s *session, f *folder, from uint32) ([]uidSize, error)
 
 // received is one message as it comes in.
 type received struct {
-	uid   uint32
-	flags []string
-	date  time.Time
-	sp    *archive.Spooled
-	err   error // the message cannot be archived (NIL or empty body)
-	items int   // of the five requested
+	uid     uint32
+	flags   []string
+	date    time.Time
+	sp      *archive.Spooled
+	err     error // the message cannot be archived (NIL or empty body)
+	nilBody bool  // BODY[] was NIL
+	items   int   // of the five requested
 }
 
 func (m *received) complete() bool { return m.items == 5 }
@@ -231,6 +259,24 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 	}
 
 	got := make(map[uint32]bool, len(j.uids))
+	// A NIL or missing body is what servers send for a message another
+	// client expunged since this session last synced (RFC 2180 4.1.3;
+	// Dovecot sends NIL): fetched again alone, after the server has told
+	// this session, it is either there or not returned at all (gone).
+	var again []uint32
+	defer func() {
+		for _, u := range again {
+			r.q.push(&job{kind: jobFetch, f: f, uids: []uint32{u}, single: true})
+		}
+	}()
+	hand := func(m *received) error {
+		if (m.nilBody || m.err == nil && m.sp == nil) && !j.single {
+			m.discard()
+			again = append(again, m.uid)
+			return nil
+		}
+		return r.hand(ctx, f, m)
+	}
 	var held *received // complete only when the next message or the tagged OK arrives
 	s.conn.arm()
 	defer s.conn.disarm()
@@ -240,7 +286,7 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 	var lit *literal // md's body literal
 	for md = fc.Next(); md != nil; md = fc.Next() {
 		if held != nil {
-			if ferr = r.hand(ctx, f, held); ferr != nil {
+			if ferr = hand(held); ferr != nil {
 				delete(got, held.uid)
 				held = nil
 				break
@@ -258,7 +304,7 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 		}
 		got[m.uid] = true
 		if m.complete() || m.err != nil {
-			if ferr = r.hand(ctx, f, m); ferr != nil {
+			if ferr = hand(m); ferr != nil {
 				delete(got, m.uid)
 				break
 			}
@@ -284,7 +330,7 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 	case cerr == nil || errors.As(cerr, &ie):
 		// The tagged response came: what arrived is complete.
 		if held != nil {
-			if err := r.hand(ctx, f, held); err != nil {
+			if err := hand(held); err != nil {
 				return err
 			}
 		}
@@ -378,7 +424,8 @@ func (r *runner) receive(f *folder, md *imapclient.FetchMessageData) (*received,
 		case imapclient.FetchItemDataBodySection:
 			m.items++
 			if x.Literal == nil {
-				m.err = errors.New("the server sent no body (NIL)")
+				m.err = errors.New("the server sent no body (NIL) twice: most likely expunged by another client meanwhile; retried on the next run")
+				m.nilBody = true
 				continue
 			}
 			lit = &literal{r: x.Literal, size: x.Literal.Size()}

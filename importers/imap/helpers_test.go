@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -29,6 +28,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/importers"
+	"github.com/mailark/mailark/internal/faultproxy"
 	"github.com/mailark/mailark/internal/tlsopt"
 )
 
@@ -292,18 +292,20 @@ func (s *memSession) Fetch(w *imapserver.FetchWriter, set imap.NumSet, o *imap.F
 	return s.UserSession.Fetch(w, set, o)
 }
 
-// faultProxy forwards TCP connections to a server; plan(n) gives the n-th
-// connection (from 0) its fault: after cut server bytes the connection is
-// closed, after stall server bytes forwarding stops (the connection stays
-// open); -1 means never. rate > 0 limits server->client bytes per 10 ms.
+// faultProxy forwards TCP connections to a server (internal/faultproxy);
+// plan(n) gives the n-th connection (from 0) its fault: after cut server
+// bytes the connection is closed, after stall server bytes forwarding
+// stops (the connection stays open until the test ends); -1 means never.
+// rate > 0 limits server->client bytes per 10 ms.
 type faultProxy struct {
-	Addr   string
-	target string
-	plan   func(n int) (cut, stall int64)
-	rate   int
-	conns  atomic.Int64
-	ln     net.Listener
+	*faultproxy.Proxy
+	conns proxyConns
 }
+
+// proxyConns counts the proxy's connections.
+type proxyConns struct{ p *faultproxy.Proxy }
+
+func (c proxyConns) Load() int64 { return int64(c.p.Stats().Conns) }
 
 func startProxy(t testing.TB, target string, plan func(n int) (cut, stall int64)) *faultProxy {
 	t.Helper()
@@ -312,76 +314,23 @@ func startProxy(t testing.TB, target string, plan func(n int) (cut, stall int64)
 
 func startRateProxy(t testing.TB, target string, plan func(n int) (cut, stall int64), rate int) *faultProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{Addr: ln.Addr().String(), target: target, plan: plan, ln: ln, rate: rate}
-	go p.serve()
-	t.Cleanup(func() { ln.Close() })
-	return p
-}
-
-func (p *faultProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
+	p := faultproxy.Start(t, target, func(n int) faultproxy.Fault {
+		var f faultproxy.Fault
+		if rate > 0 {
+			f.Delay, f.Chunk = 10*time.Millisecond, rate
 		}
-		n := int(p.conns.Add(1)) - 1
-		cut, stall := int64(-1), int64(-1)
-		if p.plan != nil {
-			cut, stall = p.plan(n)
+		if plan == nil {
+			return f
 		}
-		go p.handle(c, cut, stall)
-	}
-}
-
-func (p *faultProxy) handle(client net.Conn, cut, stall int64) {
-	server, err := net.Dial("tcp", p.target)
-	if err != nil {
-		client.Close()
-		return
-	}
-	closeBoth := func() { client.Close(); server.Close() }
-	go func() { io.Copy(server, client); closeBoth() }()
-	buf := make([]byte, 32<<10)
-	var sent int64
-	for {
-		want := int64(len(buf))
-		if p.rate > 0 {
-			want = min(want, int64(p.rate))
+		switch cut, stall := plan(n); {
+		case cut >= 0:
+			f.Kind, f.After = faultproxy.Cut, cut
+		case stall >= 0:
+			f.Kind, f.After = faultproxy.Stall, stall
 		}
-		if cut >= 0 {
-			want = min(want, cut-sent)
-		}
-		if stall >= 0 {
-			want = min(want, stall-sent)
-		}
-		if want <= 0 {
-			if stall >= 0 && sent >= stall {
-				// Hold the connection open, silent, until the client gives up.
-				io.Copy(io.Discard, server)
-			}
-			closeBoth()
-			return
-		}
-		k, err := server.Read(buf[:want])
-		if k > 0 {
-			if _, werr := client.Write(buf[:k]); werr != nil {
-				closeBoth()
-				return
-			}
-			sent += int64(k)
-		}
-		if err != nil {
-			closeBoth()
-			return
-		}
-		if p.rate > 0 {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+		return f
+	})
+	return &faultProxy{Proxy: p, conns: proxyConns{p}}
 }
 
 // selfSigned returns a server certificate for 127.0.0.1 and a client

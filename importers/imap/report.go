@@ -18,7 +18,10 @@ type FolderReport struct {
 	Existing int64 `json:"existing"` // already archived in this folder
 	NearDups int64 `json:"near_duplicates"`
 	Failed   int64 `json:"failed"`
-	Bytes    int64 `json:"bytes"` // received
+	// Gone were listed but expunged on the server before their FETCH:
+	// not archived, and not failures (nothing is left to fetch).
+	Gone  int64 `json:"gone,omitempty"`
+	Bytes int64 `json:"bytes"` // received
 
 	Seconds float64 `json:"seconds"`
 	// UIDValidityReset: the server's UIDVALIDITY differed from the saved

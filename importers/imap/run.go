@@ -116,6 +116,9 @@ func run(ctx context.Context, w *archive.Writer, st StateReader, opts Options, r
 		if !fr.started.IsZero() {
 			fr.Seconds = fr.finished.Sub(fr.started).Seconds()
 		}
+		if fr.Gone > 0 {
+			fr.addNote(fmt.Sprintf("%d messages expunged on the server before they were fetched: not archived", fr.Gone))
+		}
 		sum.Folders = append(sum.Folders, fr)
 	}
 	if r.failErr != nil {

@@ -126,7 +126,11 @@ func (r *runner) handle(ctx context.Context, ev event) error {
 		for _, u := range ev.uids {
 			c.resolve(u, false)
 		}
-		r.log.Info("messages gone from the server before they were fetched", "folder", f.name, "count", len(ev.uids))
+		fr.Gone += int64(len(ev.uids))
+		// A warning, not a failure: the server has nothing left to fetch,
+		// but the report must say which messages the archive never got.
+		r.problem("imap:"+f.name, fmt.Errorf("uid %s: expunged on the server before it could be fetched (%d message(s) not archived)",
+			formatUIDs(ev.uids), len(ev.uids)), false)
 	}
 	fr.touch(now)
 	if !wasComplete && c.complete() {
