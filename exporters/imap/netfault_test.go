@@ -74,7 +74,7 @@ func TestNetFaults(t *testing.T) {
 		t.Fatalf("the unfaulted export is wrong")
 	}
 	measured := p.Stats()
-	t.Logf("unfaulted export: %d connections, %d bytes up, %d down", measured.Conns, measured.Up, measured.Down)
+	t.Logf("unfaulted export: %d connections, %d bytes up, %d down; per connection %+v", measured.Conns, measured.Up, measured.Down, measured.PerConn)
 	cases, err := faultproxy.Matrix(measured.PerConn, faultproxy.MatrixOptions{
 		Cuts: ncuts, Delay: 3 * time.Millisecond, Chunk: 8 << 10})
 	if err != nil {
@@ -91,7 +91,8 @@ func TestNetFaults(t *testing.T) {
 			out := faultproxy.Guard(faultproxy.RunLimit, func(ctx context.Context) error {
 				return Run(ctx, a, sel, opts(user), rep)
 			})
-			injected := p.Stats().Faults
+			st := p.Stats()
+			injected := st.Faults
 			p.SetPlan(nil)
 			row.Runs++
 			if c.Kind == faultproxy.None {
@@ -107,7 +108,7 @@ func TestNetFaults(t *testing.T) {
 				t.Fatalf("the export hung: %v", out.Err)
 			}
 			if injected == 0 {
-				t.Errorf("the fault was not injected")
+				t.Errorf("the fault was not injected; per connection %+v", st.PerConn)
 			}
 			tot := rep.Total()
 			complete := out.Err == nil && tot.Failed.Messages == 0 && tot.Left.Messages == 0
