@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/emersion/go-message/charset"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/search"
+	"github.com/mailark/mailark/search/query"
 )
 
 // SEARCH: flags, dates, sizes and sequence/UID sets come from the catalog;
@@ -36,11 +38,10 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, _ *ima
 	if err := ev.prepareText(ctx, sel.folder, c); err != nil {
 		return nil, s.internal("search", err)
 	}
-	all := resolve(uids, imap.SeqSet{{Start: 1, Stop: 0}})
 	var seqs imap.SeqSet
 	var uidSet imap.UIDSet
 	data := &imap.SearchData{}
-	err := s.eachEntry(ctx, sel, all, func(m seqUID, e *archive.Entry) error {
+	visit := func(m seqUID, e *archive.Entry) error {
 		ev.hdr, ev.hdrErr = nil, nil
 		ok, err := ev.match(m, e, c)
 		if err != nil || !ok {
@@ -59,7 +60,13 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, _ *ima
 		data.Max = n
 		data.Count++
 		return nil
-	})
+	}
+	var err error
+	if ev.idsOnly(c) {
+		err = s.eachID(ctx, sel.folder, uids, visit)
+	} else {
+		err = s.eachEntry(ctx, sel, resolve(uids, imap.SeqSet{{Start: 1, Stop: 0}}), visit)
+	}
 	if err != nil {
 		return nil, s.internal("search", err)
 	}
@@ -69,6 +76,27 @@ func (s *Session) Search(kind imapserver.NumKind, c *imap.SearchCriteria, _ *ima
 		data.All = seqs
 	}
 	return data, nil
+}
+
+// eachID calls fn for each message of uids (the selection's snapshot)
+// with an Entry that has only the UID and the ID, enough for idsOnly
+// criteria.
+func (s *Session) eachID(ctx context.Context, f archive.Folder, uids []imap.UID, fn func(seqUID, *archive.Entry) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	i := 0
+	var e archive.Entry
+	return s.srv.cfg.Archive.FolderIDs(ctx, f.ID, uint32(uids[0]), uint32(uids[len(uids)-1]), func(uid uint32, id archive.ID) error {
+		for i < len(uids) && uids[i] < imap.UID(uid) {
+			i++
+		}
+		if i == len(uids) || uids[i] != imap.UID(uid) {
+			return nil // not in the snapshot
+		}
+		e = archive.Entry{UID: uid, ID: id}
+		return fn(seqUID{seq: uint32(i + 1), uid: uids[i]}, &e)
+	})
 }
 
 type evaluator struct {
@@ -88,12 +116,12 @@ func (ev *evaluator) prepareText(ctx context.Context, f archive.Folder, c *imap.
 	var walk func(c *imap.SearchCriteria) error
 	walk = func(c *imap.SearchCriteria) error {
 		for _, t := range c.Text {
-			if err := ev.query(ctx, ix, f, "T:"+t, t, search.TextFields); err != nil {
+			if err := ev.query(ctx, ix, f, "T:"+t, query.Term{Value: t, Phrase: true}); err != nil {
 				return err
 			}
 		}
 		for _, b := range c.Body {
-			if err := ev.query(ctx, ix, f, "B:"+b, b, []string{search.FieldBody}); err != nil {
+			if err := ev.query(ctx, ix, f, "B:"+b, query.Term{Field: "body", Value: b, Phrase: true}); err != nil {
 				return err
 			}
 		}
@@ -115,29 +143,56 @@ func (ev *evaluator) prepareText(ctx context.Context, f archive.Folder, c *imap.
 	return walk(c)
 }
 
-func (ev *evaluator) query(ctx context.Context, ix *search.Index, f archive.Folder, key, text string, fields []string) error {
+// query finds the messages of folder f whose text matches t: its words
+// next to each other in this order, compiled as the search language
+// compiles a quoted phrase (so one word is a plain term, which is much
+// cheaper than a phrase of one word).
+func (ev *evaluator) query(ctx context.Context, ix *search.Index, f archive.Folder, key string, t query.Term) error {
 	if _, done := ev.text[key]; done {
 		return nil
 	}
-	var any []bq.Query
-	for _, fl := range fields {
-		q := bleve.NewMatchPhraseQuery(text)
-		q.SetField(fl)
-		any = append(any, q)
+	var text bq.Query = bq.NewMatchNoneQuery() // TEXT "": nothing, as before
+	if t.Value != "" {
+		var err error
+		if text, err = query.Compile(t, query.Options{}); err != nil {
+			return err
+		}
 	}
+	// Only the selected folder's messages, and only their IDs: no
+	// scores, no order.
 	folder := bleve.NewTermQuery(f.Account + "/" + f.Name)
 	folder.SetField(search.FieldAccountFolder)
-	q := bleve.NewConjunctionQuery(folder, bleve.NewDisjunctionQuery(any...))
-	hits, _, err := ix.Search(ctx, q, len(ev.uids)+1, search.SortRelevance)
+	set, err := ix.IDs(ctx, bleve.NewConjunctionQuery(folder, text))
 	if err != nil {
 		return err
 	}
-	set := make(map[archive.ID]bool, len(hits))
-	for _, h := range hits {
-		set[h.ID] = true
-	}
 	ev.text[key] = set
 	return nil
+}
+
+// idsOnly reports whether c needs of each message only its number and
+// ID: sequence and UID sets, and TEXT/BODY answered by the index. The
+// catalog's flags, dates, sizes and file names are then not read, which
+// is most of the time such a search takes on a large folder.
+func (ev *evaluator) idsOnly(c *imap.SearchCriteria) bool {
+	if ev.s.srv.cfg.Index == nil && (len(c.Text) > 0 || len(c.Body) > 0) {
+		return false
+	}
+	for i := range c.Not {
+		if !ev.idsOnly(&c.Not[i]) {
+			return false
+		}
+	}
+	for i := range c.Or {
+		if !ev.idsOnly(&c.Or[i][0]) || !ev.idsOnly(&c.Or[i][1]) {
+			return false
+		}
+	}
+	// Whatever else is set (also fields added to go-imap later) needs
+	// the whole entry.
+	rest := *c
+	rest.SeqNum, rest.UID, rest.Text, rest.Body, rest.Not, rest.Or = nil, nil, nil, nil, nil, nil
+	return reflect.ValueOf(rest).IsZero()
 }
 
 // match evaluates c for one message; criteria are ANDed, cheap first.

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	_ "github.com/blevesearch/bleve/v2/analysis/lang/cjk" // registers the "cjk" analyzer
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/internal/progress"
@@ -25,32 +27,88 @@ type Index struct {
 	created  bool
 }
 
+// indexVersion is the layout of the index documents (the mapping and
+// what buildDoc puts in them). An index of another version is rebuilt by
+// the next writer; readers refuse it with ErrOldIndex.
+//
+//	1 (no version key): term vectors on the body, docvalues on date and size
+//	2: date_key sorts; no docvalues on date and size; nothing stored
+const indexVersion = "2"
+
+// Internal keys of the index (bleve SetInternal), outside the documents.
+var (
+	keyVersion = []byte("mailark_index_version")
+	// keyFresh marks an index whose documents the catalog does not know
+	// about yet: set when it is made, cleared once Sync has reset the
+	// catalog's "indexed" marks, so a crash in between cannot leave them.
+	keyFresh = []byte("mailark_index_fresh")
+)
+
 // ErrBusy is returned by OpenReadOnly while another process writes the index.
 var ErrBusy = errors.New("the search index is in use by another mailark process (an import or a server)")
 
 // ErrNoIndex is returned by OpenReadOnly when there is no index yet.
 var ErrNoIndex = errors.New("the archive has no search index yet (run 'mailark reindex')")
 
+// ErrOldIndex is returned by OpenReadOnly for an index built by another
+// version of mailark.
+var ErrOldIndex = errors.New("the search index was built by another version of mailark (the next import or 'mailark reindex' rebuilds it)")
+
 // Dir returns the index directory of an archive.
 func Dir(archiveDir string) string { return filepath.Join(archiveDir, "index") }
 
-// Open opens the index for writing, creating it when missing. The caller
-// must hold the archive lock (an *archive.Archive opened for writing).
+// Open opens the index for writing, creating it when missing and
+// replacing it when another version of mailark built it (the next Sync
+// then indexes every message). The caller must hold the archive lock (an
+// *archive.Archive opened for writing).
 func Open(dir string) (*Index, error) {
 	idx, err := bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"})
-	created := false
-	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-		m, merr := NewMapping()
-		if merr != nil {
-			return nil, merr
+	if err == nil {
+		v, verr := idx.GetInternal(keyVersion)
+		if verr == nil && string(v) != indexVersion {
+			if err := idx.Close(); err != nil {
+				return nil, fmt.Errorf("closing old search index %s: %w", dir, err)
+			}
+			if err := Remove(dir); err != nil {
+				return nil, err
+			}
+			err = bleve.ErrorIndexPathDoesNotExist
+		} else if verr != nil {
+			idx.Close()
+			return nil, fmt.Errorf("reading search index version: %w", verr)
 		}
-		idx, err = bleve.NewUsing(dir, m, scorch.Name, scorch.Name, nil)
-		created = true
+	}
+	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+		return create(dir)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)
 	}
-	return &Index{idx: idx, path: dir, created: created}, nil
+	fresh, err := idx.GetInternal(keyFresh)
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("reading search index state: %w", err)
+	}
+	return &Index{idx: idx, path: dir, created: fresh != nil}, nil
+}
+
+// create makes a new, empty index of the current version.
+func create(dir string) (*Index, error) {
+	m, err := NewMapping()
+	if err != nil {
+		return nil, err
+	}
+	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
+	}
+	for _, kv := range [][2][]byte{{keyFresh, []byte("1")}, {keyVersion, []byte(indexVersion)}} {
+		if err := idx.SetInternal(kv[0], kv[1]); err != nil {
+			idx.Close()
+			return nil, fmt.Errorf("creating search index %s: %w", dir, err)
+		}
+	}
+	return &Index{idx: idx, path: dir, created: true}, nil
 }
 
 // OpenReadOnly opens the index for searching without taking it from a
@@ -65,6 +123,15 @@ func OpenReadOnly(dir string) (*Index, error) {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)
+	}
+	v, err := idx.GetInternal(keyVersion)
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("reading search index version: %w", err)
+	}
+	if string(v) != indexVersion {
+		idx.Close()
+		return nil, ErrOldIndex
 	}
 	return &Index{idx: idx, path: dir, readOnly: true}, nil
 }
@@ -103,6 +170,9 @@ func Sync(ctx context.Context, a *archive.Archive, ix *Index, prog progress.Coun
 		// what the catalog says is indexed.
 		if err := a.ResetIndexed(ctx); err != nil {
 			return 0, err
+		}
+		if err := ix.idx.DeleteInternal(keyFresh); err != nil {
+			return 0, fmt.Errorf("writing search index state: %w", err)
 		}
 		ix.created = false
 	}
@@ -172,6 +242,7 @@ func buildDoc(it archive.IndexItem) (map[string]any, error) {
 		FieldSubject:       d.Subject,
 		FieldBody:          d.Body,
 		FieldDate:          date.UTC(),
+		FieldDateKey:       dateKey(date, it.ID),
 		FieldSize:          float64(it.Size),
 		FieldMessageID:     strings.Trim(d.MessageID, "<>"),
 		FieldFolder:        it.FolderNames,
@@ -214,6 +285,20 @@ func buildDoc(it archive.IndexItem) (map[string]any, error) {
 	return doc, nil
 }
 
+// dateKey is the sort key of a message: its date, then its ID to order
+// messages of the same date the same way in every search. Fixed-width hex
+// compares as the numbers do: nanoseconds with the sign bit flipped (the
+// date clamped to what Bleve's date field holds), then the first 64 bits
+// of the ID (a tie there needs a SHA-256 prefix collision).
+func dateKey(t time.Time, id archive.ID) string {
+	if t.Before(query.MinRFC3339CompatibleTime) {
+		t = query.MinRFC3339CompatibleTime
+	} else if t.After(query.MaxRFC3339CompatibleTime) {
+		t = query.MaxRFC3339CompatibleTime
+	}
+	return fmt.Sprintf("%016x%x", uint64(t.UnixNano())^(1<<63), id[:8])
+}
+
 // Sort orders for Search.
 const (
 	SortDateDesc  = "-date"
@@ -232,14 +317,17 @@ type Hit struct {
 func (ix *Index) Search(ctx context.Context, q query.Query, limit int, sortBy string) ([]Hit, uint64, error) {
 	req := bleve.NewSearchRequestOptions(q, limit, 0, false)
 	switch sortBy {
-	case SortDateDesc, "":
-		req.SortBy([]string{"-" + FieldDate})
-	case SortDateAsc:
-		req.SortBy([]string{FieldDate})
+	case SortDateDesc, "", SortDateAsc:
+		req.SortByCustom(bsearch.SortOrder{&bsearch.SortField{Field: FieldDateKey, Type: bsearch.SortFieldAsString, Desc: sortBy != SortDateAsc}})
 	case SortRelevance:
 		req.SortBy([]string{"-_score"})
 	default:
 		return nil, 0, fmt.Errorf("unknown sort order %q (want date, -date or relevance)", sortBy)
+	}
+	if limit <= 0 {
+		// Only the count: no order, no scores, no doc values.
+		req.SortBy([]string{"-_score"})
+		req.Score = bleve.ScoreNone
 	}
 	res, err := ix.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -254,4 +342,50 @@ func (ix *Index) Search(ctx context.Context, q query.Query, limit int, sortBy st
 		hits = append(hits, Hit{ID: id, Score: h.Score})
 	}
 	return hits, res.Total, nil
+}
+
+// IDs returns the set of messages q matches. It skips what Search does
+// for an order (scores, sort keys, a heap of hits), for callers that want
+// a set, such as the IMAP server's SEARCH TEXT.
+func (ix *Index) IDs(ctx context.Context, q query.Query) (map[archive.ID]bool, error) {
+	ii, err := ix.idx.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("searching: %w", err)
+	}
+	r, err := ii.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("searching: %w", err)
+	}
+	defer r.Close()
+	s, err := q.Searcher(ctx, r, ix.idx.Mapping(), bsearch.SearcherOptions{Score: bleve.ScoreNone})
+	if err != nil {
+		return nil, fmt.Errorf("searching: %w", err)
+	}
+	defer s.Close()
+	sctx := &bsearch.SearchContext{DocumentMatchPool: bsearch.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0), IndexReader: r}
+	out := map[archive.ID]bool{}
+	for n := 0; ; n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return nil, fmt.Errorf("searching: %w", err)
+		}
+		if dm == nil {
+			return out, nil
+		}
+		ext, err := r.ExternalID(dm.IndexInternalID)
+		if err != nil {
+			return nil, fmt.Errorf("searching: %w", err)
+		}
+		id, err := archive.ParseID(ext)
+		if err != nil {
+			return nil, fmt.Errorf("index has a bad document id %q", ext)
+		}
+		out[id] = true
+		sctx.DocumentMatchPool.Put(dm)
+	}
 }

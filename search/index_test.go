@@ -1,11 +1,16 @@
 package search
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"errors"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
@@ -143,5 +148,194 @@ func TestNewIndexReindexesEverything(t *testing.T) {
 	st, _ := a.Stats(ctx)
 	if err != nil || n != int(st.Unique) {
 		t.Fatalf("after losing the index: indexed %d of %d (%v)", n, st.Unique, err)
+	}
+}
+
+// TestSearchDateOrder: -date and date give the order of a full sort by
+// date, then ID, also for equal dates, dates before 1970, dates Bleve
+// cannot hold, and a limit that cuts through messages of one date. The
+// expected order is computed here from the documents' dates and IDs.
+func TestSearchDateOrder(t *testing.T) {
+	ix, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	base := time.Date(2020, 5, 1, 12, 0, 0, 0, time.UTC)
+	dates := []time.Time{
+		base, base, base, base, // ties
+		base.Add(time.Nanosecond), base.Add(-time.Second),
+		time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(1901, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2031, 1, 1, 0, 0, 0, 0, time.FixedZone("x", -5*3600)),
+	}
+	type doc struct {
+		id   archive.ID
+		date time.Time
+	}
+	var docs []doc
+	b := ix.idx.NewBatch()
+	for i, d := range dates {
+		id := archive.ID(sha256.Sum256([]byte{byte(i)}))
+		docs = append(docs, doc{id, d})
+		if err := b.Index(id.String(), map[string]any{"_type": docType, FieldBody: "common", FieldDate: d.UTC(), FieldDateKey: dateKey(d, id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ix.idx.Batch(b); err != nil {
+		t.Fatal(err)
+	}
+	// Dates beyond what Bleve holds count as its first or last instant.
+	clamp := func(t time.Time) time.Time {
+		if t.Before(query.MinRFC3339CompatibleTime) {
+			return query.MinRFC3339CompatibleTime
+		}
+		if t.After(query.MaxRFC3339CompatibleTime) {
+			return query.MaxRFC3339CompatibleTime
+		}
+		return t
+	}
+	asc := slices.Clone(docs)
+	slices.SortFunc(asc, func(a, b doc) int {
+		if c := clamp(a.date).Compare(clamp(b.date)); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
+	dateOf := func(id archive.ID) time.Time {
+		for _, d := range docs {
+			if d.id == id {
+				return d.date
+			}
+		}
+		return time.Time{}
+	}
+	desc := slices.Clone(asc)
+	slices.Reverse(desc)
+	q := bleve.NewMatchQuery("common")
+	q.SetField(FieldBody)
+	for _, tc := range []struct {
+		sort string
+		want []doc
+	}{{SortDateAsc, asc}, {SortDateDesc, desc}, {"", desc}} {
+		for _, limit := range []int{len(docs), 3, 2, 1} {
+			hits, total, err := ix.Search(context.Background(), q, limit, tc.sort)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if total != uint64(len(docs)) || len(hits) != limit {
+				t.Fatalf("sort %q, limit %d: %d hits of %d", tc.sort, limit, len(hits), total)
+			}
+			for i, h := range hits {
+				if h.ID != tc.want[i].id {
+					t.Errorf("sort %q, limit %d: hit %d is %s (%v), want %s (%v)", tc.sort, limit, i, h.ID.Short(), dateOf(h.ID), tc.want[i].id.Short(), tc.want[i].date)
+				}
+			}
+		}
+	}
+	// limit 0 counts.
+	if hits, total, err := ix.Search(context.Background(), q, 0, SortDateAsc); err != nil || len(hits) != 0 || total != uint64(len(docs)) {
+		t.Errorf("limit 0: %d hits of %d, %v", len(hits), total, err)
+	}
+}
+
+// TestOldIndexIsRebuilt: an index of an older layout (no version key) is
+// refused by readers and replaced by the next writer, whose Sync indexes
+// every message again, even when the writer that replaced it stopped
+// before its Sync.
+func TestOldIndexIsRebuilt(t *testing.T) {
+	a := sampleArchive(t)
+	ctx := context.Background()
+	cur, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sync(ctx, a, cur, nil, nil); err != nil { // the catalog now says all is indexed
+		t.Fatal(err)
+	}
+	cur.Close()
+
+	dir := filepath.Join(t.TempDir(), "index")
+	m, err := NewMapping()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := bleve.New(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Index("x", map[string]any{"_type": docType, FieldBody: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	if _, err := OpenReadOnly(dir); !errors.Is(err, ErrOldIndex) {
+		t.Fatalf("OpenReadOnly of an old index: %v, want ErrOldIndex", err)
+	}
+
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ix.DocCount(); n != 0 || !ix.Created() {
+		t.Fatalf("after Open of an old index: %d documents, created %v; want a new index", n, ix.Created())
+	}
+	ix.Close() // stopped before Sync
+	if ix, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Sync(ctx, a, ix, nil, nil)
+	st, _ := a.Stats(ctx)
+	if err != nil || n != int(st.Unique) {
+		t.Fatalf("sync of the new index: indexed %d of %d (%v)", n, st.Unique, err)
+	}
+	ix.Close()
+	if ix, err = Open(dir); err != nil || ix.Created() {
+		t.Fatalf("reopened after sync: created %v, %v", ix != nil && ix.Created(), err)
+	}
+	ix.Close()
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if c, _ := ro.DocCount(); c != uint64(st.Unique) {
+		t.Errorf("read-only: %d documents, want %d", c, st.Unique)
+	}
+}
+
+// TestIDs: the set IDs returns is what Search finds, and for a needle
+// what the sample's manifest says.
+func TestIDs(t *testing.T) {
+	a := sampleArchive(t)
+	ctx := context.Background()
+	ix, err := Open(filepath.Join(t.TempDir(), "index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if _, err := Sync(ctx, a, ix, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	quokka := bleve.NewMatchQuery("quokka")
+	quokka.SetField(FieldBody)
+	phrase := bleve.NewMatchPhraseQuery("the quokka photos")
+	phrase.SetField(FieldBody)
+	notQuokka := query.NewBooleanQuery([]query.Query{bleve.NewMatchAllQuery()}, nil, []query.Query{quokka})
+	for name, q := range map[string]query.Query{"all": bleve.NewMatchAllQuery(), "quokka": quokka, "phrase": phrase, "not quokka": notQuokka, "none": bleve.NewMatchNoneQuery()} {
+		set, err := ix.IDs(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for id := range set {
+			got = append(got, id.String())
+		}
+		sort.Strings(got)
+		if want := search(t, ix, q); !slices.Equal(got, want) {
+			t.Errorf("%s: IDs %v, Search %v", name, got, want)
+		}
+		if name == "quokka" && !slices.Equal(got, sampleIDs(t, "needle:quokka")) {
+			t.Errorf("quokka: %v, want %v", got, sampleIDs(t, "needle:quokka"))
+		}
 	}
 }

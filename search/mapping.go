@@ -10,7 +10,7 @@ import (
 )
 
 // Field names of the index document. The query compiler (search/query)
-// and the mapping below must agree on them.
+// and the mapping below must agree on them. No field is stored.
 const (
 	FieldFrom          = "from"           // text: display names and addresses
 	FieldFromAddr      = "from_addr"      // lower-cased addresses, exact
@@ -21,10 +21,11 @@ const (
 	FieldBcc           = "bcc"            // text
 	FieldBccAddr       = "bcc_addr"       // exact
 	FieldSubject       = "subject"        // text
-	FieldBody          = "body"           // text, not stored
+	FieldBody          = "body"           // text
 	FieldFilename      = "filename"       // text: attachment file names
 	FieldAttachType    = "attach_type"    // exact, lower-cased MIME types of attachments
 	FieldDate          = "date"           // datetime: the Date header, else the earliest internal date
+	FieldDateKey       = "date_key"       // exact, one sortable term per message: the date, then the ID (see dateKey)
 	FieldSize          = "size"           // numeric: bytes
 	FieldMessageID     = "message_id"     // exact, without <>
 	FieldFolder        = "folder"         // exact: folder names (without account), one value per folder
@@ -54,10 +55,12 @@ func NewMapping() (mapping.IndexMapping, error) {
 	}); err != nil {
 		return nil, err
 	}
-	text := func(store bool) *mapping.FieldMapping {
+	// Nothing is stored: searches return IDs only, and the catalog has
+	// what results show.
+	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Analyzer = textAnalyzer
-		f.Store = store
+		f.Store = false
 		f.IncludeInAll = false
 		f.DocValues = false
 		return f
@@ -75,30 +78,40 @@ func NewMapping() (mapping.IndexMapping, error) {
 	}
 	dm := bleve.NewDocumentStaticMapping()
 	add := func(name string, f *mapping.FieldMapping) { dm.AddFieldMappingsAt(name, f) }
-	add(FieldFrom, text(true))
-	add(FieldTo, text(false))
-	add(FieldCc, text(false))
-	add(FieldBcc, text(false))
-	add(FieldSubject, text(true))
-	body := text(false)
-	add(FieldBody, body)
-	add(FieldFilename, text(false))
+	add(FieldFrom, text())
+	add(FieldTo, text())
+	add(FieldCc, text())
+	add(FieldBcc, text())
+	add(FieldSubject, text())
+	add(FieldBody, text())
+	add(FieldFilename, text())
 	for _, n := range []string{FieldFromAddr, FieldToAddr, FieldCcAddr, FieldBccAddr, FieldAttachType} {
 		add(n, exact(true))
 	}
 	for _, n := range []string{FieldMessageID, FieldFolder, FieldAccountFolder, FieldAccount, FieldFlags} {
 		add(n, exact(false))
 	}
+	// Sorting by date reads the doc values of every hit, decompressing
+	// them chunk by chunk: the datetime field's 16 prefix-coded terms per
+	// message made that most of a search, one short term is much cheaper
+	// and also breaks ties. Range queries use the datetime field, which
+	// needs no doc values; nothing sorts by size.
 	date := bleve.NewDateTimeFieldMapping()
 	date.IncludeInAll = false
-	date.DocValues = true // sorting
+	date.Store = false
+	date.DocValues = false
 	add(FieldDate, date)
+	dateKey := exact(false)
+	dateKey.DocValues = true
+	add(FieldDateKey, dateKey)
 	size := bleve.NewNumericFieldMapping()
 	size.IncludeInAll = false
-	size.DocValues = true
+	size.Store = false
+	size.DocValues = false
 	add(FieldSize, size)
 	b := bleve.NewBooleanFieldMapping()
 	b.IncludeInAll = false
+	b.Store = false
 	b.DocValues = false
 	add(FieldHasAttachment, b)
 

@@ -574,6 +574,11 @@ func TestCompileShapes(t *testing.T) {
 		{"&", bq.NewMatchAllQuery()},
 		{"-*", bq.NewMatchNoneQuery()},
 		{"date:1000", bq.NewMatchNoneQuery()},
+		// A whole address is one exact term, without the phrase of its
+		// words in the text field (which costs a third of such a search).
+		{"from:Dmitri@Example.net", termQuery(search.FieldFromAddr, "dmitri@example.net")},
+		{`to:"bob@example.org"`, termQuery(search.FieldToAddr, "bob@example.org")},
+		{"cc:a@b", termQuery(search.FieldCcAddr, "a@b")},
 	} {
 		q, err := ParseAndCompile(tt.q, Options{})
 		if err != nil {
