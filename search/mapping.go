@@ -6,6 +6,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/lang/cjk"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/mapping"
 )
 
@@ -39,7 +40,7 @@ const (
 var TextFields = []string{FieldSubject, FieldFrom, FieldTo, FieldCc, FieldBody, FieldFilename}
 
 const (
-	textAnalyzer    = cjk.AnalyzerName // unicode words, width fold, lower case, CJK bigrams; no stemming
+	textAnalyzer    = "mailark_text" // Bleve's cjk analyzer (unicode words, width fold, lower case, CJK bigrams; no stemming) plus capPositions
 	keywordAnalyzer = "mailark_lower_keyword"
 	docType         = "message"
 )
@@ -48,6 +49,13 @@ const (
 // nothing unexpected is ever indexed.
 func NewMapping() (mapping.IndexMapping, error) {
 	im := bleve.NewIndexMapping()
+	if err := im.AddCustomAnalyzer(textAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
+		"token_filters": []string{cjk.WidthName, lowercase.Name, cjk.BigramName, capFilterName},
+	}); err != nil {
+		return nil, err
+	}
 	if err := im.AddCustomAnalyzer(keywordAnalyzer, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     single.Name,
