@@ -32,9 +32,9 @@ type Index struct {
 // the next writer; readers refuse it with ErrOldIndex.
 //
 //	1 (no version key): term vectors on the body, docvalues on date and size
-//	2: date_key sorts; no docvalues on date and size; nothing stored;
-//	   at most maxTermPositions occurrences of a term per field
-const indexVersion = "2"
+//	2: date_key sorts; no docvalues on date and size; nothing stored
+//	3: at most maxTermPositions occurrences of a term per field
+const indexVersion = "3"
 
 // Internal keys of the index (bleve SetInternal), outside the documents.
 var (
