@@ -18,10 +18,18 @@ const maxTermPositions = 1000
 const capFilterName = "mailark_cap_positions"
 
 // capPositions drops the occurrences of a term beyond max in one token
-// stream (one field value).
+// stream (one field value), and zeroes every token's byte offsets.
+//
+// The offsets are only for highlighting, which mailark does not do, but
+// the index stores them with every position as varints: zero takes one
+// byte instead of two or three, which made the 10,000-message bench index
+// 15 % smaller (48.3 -> 40.9 MB, merged). Phrases use positions only.
 type capPositions struct{ max int }
 
 func (f capPositions) Filter(in analysis.TokenStream) analysis.TokenStream {
+	for _, t := range in {
+		t.Start, t.End = 0, 0
+	}
 	if len(in) <= f.max {
 		return in // no term can exceed the cap
 	}

@@ -33,7 +33,8 @@ type Index struct {
 //
 //	1 (no version key): term vectors on the body, docvalues on date and size
 //	2: date_key sorts; no docvalues on date and size; nothing stored
-//	3: at most maxTermPositions occurrences of a term per field
+//	3: at most maxTermPositions occurrences of a term per field; no
+//	   byte offsets with the positions
 const indexVersion = "3"
 
 // Internal keys of the index (bleve SetInternal), outside the documents.
