@@ -150,7 +150,7 @@ func (w *worker) resolve(jobs []*job) ([]*job, error) {
 		for i, j := range js {
 			ws[i] = wanted{id: j.e.ID, messageID: j.e.MessageID, size: j.e.CRLFSize}
 		}
-		got, err := locate(w.sess, t.mailbox, ws)
+		got, err := locate(w.sess, t.mailbox, ws, false)
 		if err != nil {
 			return jobs, err
 		}

@@ -173,7 +173,15 @@ func (p *plan) reconcile(ctx context.Context, s *session, j *exporters.Journal) 
 		if len(ws) == 0 {
 			continue
 		}
-		got, err := locate(s, t.mailbox, ws)
+		got, err := locate(s, t.mailbox, ws, true)
+		if errors.Is(err, errUnchecked) {
+			// Its messages may be there without receipts (a run killed
+			// after APPEND): fail them rather than risk a second copy.
+			t.err = err
+			t.rep.Note = t.err.Error()
+			p.rep.Problem("imap:"+t.mailbox, fmt.Sprintf("%d messages not exported: %v", len(ws), t.err), true)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("reconciling %s: %w", t.mailbox, err)
 		}

@@ -51,10 +51,15 @@ func candKey(messageID string, size int64) string {
 	return messageID + "\x00" + strconv.FormatInt(size, 10)
 }
 
+// errUnchecked is a refused EXAMINE of a mailbox the server listed: what
+// it holds cannot be known, so appending to it could duplicate messages.
+var errUnchecked = errors.New("cannot check what the folder already holds")
+
 // locate looks for ws in mailbox and returns those it found by ID. A
-// mailbox that does not exist holds nothing. It leaves no mailbox
-// selected.
-func locate(s *session, mailbox string, ws []wanted) (map[archive.ID]found, error) {
+// mailbox that does not exist holds nothing; when listed says the server
+// listed it, a refused EXAMINE is errUnchecked instead. It leaves no
+// mailbox selected.
+func locate(s *session, mailbox string, ws []wanted, listed bool) (map[archive.ID]found, error) {
 	out := map[archive.ID]found{}
 	if len(ws) == 0 {
 		return out, nil
@@ -62,8 +67,11 @@ func locate(s *session, mailbox string, ws []wanted) (map[archive.ID]found, erro
 	sel, err := s.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) {
+		if errors.As(err, &ie) && (!listed || ie.Code == imap.ResponseCodeNonExistent) {
 			return out, nil // no such mailbox, or not selectable: nothing there
+		}
+		if ie != nil {
+			return nil, fmt.Errorf("%w: EXAMINE %s refused: %w", errUnchecked, mailbox, err)
 		}
 		return nil, fmt.Errorf("examining %s: %w", mailbox, err)
 	}

@@ -29,12 +29,13 @@ type exportFaults struct {
 	appendErr map[archive.ID]*imap.Error // by the appended bytes' ID
 	createErr map[string]*imap.Error     // by mailbox
 	selectErr map[string]*imap.Error     // read-write SELECT, by mailbox
+	examErr   map[string]*imap.Error     // EXAMINE, by mailbox
 }
 
 func (f *exportFaults) clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.appendErr, f.createErr, f.selectErr = nil, nil, nil
+	f.appendErr, f.createErr, f.selectErr, f.examErr = nil, nil, nil, nil
 }
 
 type faultSession struct {
@@ -77,10 +78,13 @@ func (s *faultSession) Create(mailbox string, o *imap.CreateOptions) error {
 
 func (s *faultSession) Select(mailbox string, o *imap.SelectOptions) (*imap.SelectData, error) {
 	s.f.mu.Lock()
-	e := s.f.selectErr[mailbox]
+	e, ex := s.f.selectErr[mailbox], s.f.examErr[mailbox]
 	s.f.mu.Unlock()
 	if e != nil && !o.ReadOnly {
 		return nil, e
+	}
+	if ex != nil && o.ReadOnly {
+		return nil, ex
 	}
 	return s.Session.Select(mailbox, o)
 }
@@ -340,6 +344,60 @@ func TestServerErrSelectRefused(t *testing.T) {
 	rep = runExport(t, a, sel, o)
 	if tot := rep.Total(); tot.Done.Messages != 0 || tot.Already.Messages != distinct(exp) {
 		t.Errorf("rerun: done %d already %d; want 0, %d", tot.Done.Messages, tot.Already.Messages, distinct(exp))
+	}
+	checkTarget(t, addr, exp, nil)
+}
+
+// TestServerErrExamineRefused: a folder the server lists but refuses to
+// EXAMINE cannot be reconciled, so the messages without a receipt there
+// (here: receipts lost, as after a kill between APPEND and the commit) are
+// failed, not appended a second time; the other folders go on, and a rerun
+// with EXAMINE allowed finds them there and appends nothing twice.
+func TestServerErrExamineRefused(t *testing.T) {
+	f := &exportFaults{}
+	addr := startFaultMem(t, f)
+	a := archive.TestArchive(t)
+	exportertest.Fill(t, a, "work", exportertest.Corpus(t, 16, 4, false))
+	sel := exportertest.SelectAll(t, a)
+	exp := exportertest.Expected(t, sel)
+	o := exportOptions(addr)
+	if tot := runExport(t, a, sel, o).Total(); tot.Failed.Messages != 0 {
+		t.Fatalf("first export: %+v", tot)
+	}
+	var victim string
+	for src := range exp {
+		victim = strings.TrimPrefix(src, "work/")
+		break
+	}
+	var lost []archive.ID
+	for _, c := range exp["work/"+victim] {
+		lost = append(lost, c.ID)
+	}
+	if err := a.DropReceipts(t.Context(), archive.ReceiptScope{Target: o.Target(), User: o.User, Folder: victim}, lost); err != nil {
+		t.Fatal(err)
+	}
+	f.examErr = map[string]*imap.Error{victim: {Type: imap.StatusResponseTypeNo, Text: "Temporary failure"}}
+
+	rep := runExport(t, a, sel, o)
+	probs, _ := rep.Problems()
+	found := false
+	for _, p := range probs {
+		if p.Where == "imap:"+victim && p.Fatal && strings.Contains(p.Error, "cannot check what the folder already holds") && strings.Contains(p.Error, "Temporary failure") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no failure naming %s and the refused EXAMINE: %+v", victim, probs)
+	}
+	if tot := rep.Total(); tot.Done.Messages != 0 || tot.Failed.Messages == 0 {
+		t.Errorf("done %d failed %d; want nothing appended and the folder failed", tot.Done.Messages, tot.Failed.Messages)
+	}
+	f.clear()                      // checkTarget reads with EXAMINE
+	checkTarget(t, addr, exp, nil) // everything once: nothing appended twice
+
+	rep = runExport(t, a, sel, o)
+	if tot := rep.Total(); tot.Done.Messages != 0 || tot.Failed.Messages != 0 || tot.Found.Messages == 0 {
+		t.Errorf("rerun: done %d failed %d found %d; want 0, 0 and the lost receipts found", tot.Done.Messages, tot.Failed.Messages, tot.Found.Messages)
 	}
 	checkTarget(t, addr, exp, nil)
 }
