@@ -78,30 +78,11 @@ func TestNetFaults(t *testing.T) {
 	for i, c := range cases {
 		rcpt := fmt.Sprintf("case%d@example.net", i)
 		t.Run(c.Name, func(t *testing.T) {
-			p.SetPlan(c.Plan)
 			rep := &exporters.Report{}
 			start := time.Now()
-			out := faultproxy.Guard(faultproxy.RunLimit, func(ctx context.Context) error {
+			out := row.Run(t, p, c, "export", func(ctx context.Context) error {
 				return Run(ctx, a, sel, opts(rcpt), rep)
 			})
-			injected := p.Stats().Faults
-			p.SetPlan(nil)
-			row.Runs++
-			if c.Kind == faultproxy.None {
-				injected = 1
-			}
-			row.Faults += injected
-			if out.Crashed {
-				row.Crashes++
-				t.Fatalf("the export panicked: %v", out.Err)
-			}
-			if out.Hung {
-				row.Hangs++
-				t.Fatalf("the export hung: %v", out.Err)
-			}
-			if injected == 0 {
-				t.Errorf("the fault was not injected")
-			}
 			tot := rep.Total()
 			complete := out.Err == nil && tot.Failed.Messages == 0
 			t.Logf("faulted run in %v: err %v; done %d, failed %d", time.Since(start).Round(time.Millisecond),

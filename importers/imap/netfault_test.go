@@ -58,32 +58,13 @@ func TestNetFaults(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			a := archive.TestArchive(t)
-			p.SetPlan(c.Plan)
 			var sum *Summary
 			rep := &importers.Report{}
-			out := faultproxy.Guard(faultproxy.RunLimit, func(ctx context.Context) error {
+			out := row.Run(t, p, c, "import", func(ctx context.Context) error {
 				var err error
 				sum, err = importCtx(ctx, t, a, opts(), rep)
 				return err
 			})
-			injected := p.Stats().Faults
-			p.SetPlan(nil)
-			row.Runs++
-			if c.Kind == faultproxy.None {
-				injected = 1
-			}
-			row.Faults += injected
-			if out.Crashed {
-				row.Crashes++
-				t.Fatalf("the import panicked: %v", out.Err)
-			}
-			if out.Hung {
-				row.Hangs++
-				t.Fatalf("the import hung: %v", out.Err)
-			}
-			if injected == 0 {
-				t.Errorf("the fault was not injected")
-			}
 			complete := out.Err == nil && rep.Failed == 0
 			t.Logf("faulted run: err %v, %+v, %d reconnects, %d problems", out.Err, rep.RunCounts, sum.Reconnects, len(rep.Problems))
 			switch c.Kind {

@@ -76,33 +76,14 @@ func TestNetFaults(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			a := archive.TestArchive(t)
-			p.SetPlan(c.Plan)
 			var res *Result
 			rep := &importersReport{}
 			start := time.Now()
-			out := faultproxy.Guard(faultproxy.RunLimit, func(ctx context.Context) error {
+			out := row.Run(t, p, c, "import", func(ctx context.Context) error {
 				var err error
 				res, err = importCtx(ctx, t, a, cfg(), rep)
 				return err
 			})
-			injected := p.Stats().Faults
-			p.SetPlan(nil)
-			row.Runs++
-			if c.Kind == faultproxy.None {
-				injected = 1
-			}
-			row.Faults += injected
-			if out.Crashed {
-				row.Crashes++
-				t.Fatalf("the import panicked: %v", out.Err)
-			}
-			if out.Hung {
-				row.Hangs++
-				t.Fatalf("the import hung: %v", out.Err)
-			}
-			if injected == 0 {
-				t.Errorf("the fault was not injected")
-			}
 			complete := out.Err == nil && rep.Failed == 0
 			t.Logf("faulted run in %v: err %v, %+v, %d sessions, %d problems", time.Since(start).Round(time.Millisecond),
 				out.Err, rep.RunCounts, res.Sessions, len(rep.Problems))

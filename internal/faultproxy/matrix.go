@@ -164,6 +164,37 @@ type Row struct {
 	Hangs      int    // runs that did not end within their limit
 }
 
+// Run runs one faulted job: fn under c's plan on p, guarded by
+// RunLimit, then p without faults again. It counts the run in r and
+// ends the test on a crash or a hang of what (the job's name in the
+// messages); a cut or stall that never happened fails the test, since
+// the case then proved nothing. A slow case (Kind None) counts as
+// injected.
+func (r *Row) Run(t testing.TB, p *Proxy, c Case, what string, fn func(ctx context.Context) error) Outcome {
+	t.Helper()
+	p.SetPlan(c.Plan)
+	out := Guard(RunLimit, fn)
+	injected := p.Stats().Faults
+	p.SetPlan(nil)
+	r.Runs++
+	if c.Kind == None {
+		injected = 1
+	}
+	r.Faults += injected
+	if out.Crashed {
+		r.Crashes++
+		t.Fatalf("the %s panicked: %v", what, out.Err)
+	}
+	if out.Hung {
+		r.Hangs++
+		t.Fatalf("the %s hung: %v", what, out.Err)
+	}
+	if injected == 0 {
+		t.Errorf("the fault was not injected; per connection %+v", p.Stats().PerConn)
+	}
+	return out
+}
+
 // Report appends r to the file named by MAILARK_MATRIX_OUT, if set, as
 // "netfault\tname\truns\tfaults\tlost\tduplicated\tcrashes\thangs".
 func Report(t testing.TB, r Row) {
