@@ -61,9 +61,7 @@ func TestDowngradeExport(t *testing.T) {
 			p.WaitHandshake(t)
 			// The PLAIN encoding is checked for user "u" even without AUTH.
 			p.CheckNothingSent(t, "u", pass, "AUTH", "MAIL FROM", "RCPT TO", "DATA")
-			if tc.untrusted {
-				p.CheckRefusedOnce(t)
-			}
+			p.CheckRefusedOnce(t)
 		})
 	}
 }

@@ -341,7 +341,13 @@ func (s *sender) open(raw net.Conn) (*smtp.Client, error) {
 	case tlsopt.StartTLS:
 		c, err = smtp.NewClientStartTLS(raw, s.o.TLSConfig)
 		if err != nil {
-			return nil, fmt.Errorf("STARTTLS with %s: %w (use --tls tls for implicit TLS)", s.o.Addr, err)
+			err = fmt.Errorf("STARTTLS with %s: %w (use --tls tls for implicit TLS)", s.o.Addr, err)
+			// A server that does not offer STARTTLS will not on a retry;
+			// go-smtp says so only in a plain error's text.
+			if strings.Contains(err.Error(), "doesn't support STARTTLS") {
+				return nil, &permanentError{err}
+			}
+			return nil, err
 		}
 		// go-smtp leaves the TLS handshake to the next command, and its
 		// SupportsAuth turns that command's error into false: an untrusted
