@@ -20,39 +20,12 @@ a no-op), and prints one table like bench/import_maildir.sh.
                and its mbox are cached there per N/seed; archives are removed on exit.
                Avoid /tmp on the project VM: same disk, but file creation
                measured slower there (see bench/README.md).
-  --big        also run N messages of which one is ~30 MB (gencorpus -big 31457280)
-  --big-only   run only that case
-  --repeat R   import R times into fresh archives; the row shows the median
-               wall time (and the highest peak RSS). Worth it on a shared machine.
-  --seed S     corpus seed (default 1)
-  --cold       drop the page cache before each timed run (root)
-  --keep       keep the archives
-  MAILARK_BIN=/path/to/mailark uses that binary instead of building ./cmd/mailark.
 EOF
+	import_options_help
 }
 
-N=10000 WORKDIR=/var/tmp/mailark-bench SEED=1 BIG=0 MAIN=1 COLD=0 KEEP=0 REPEAT=${REPEAT:-1}
-pos=()
-while [[ $# -gt 0 ]]; do
-	case $1 in
-	-h | --help) usage; exit 0 ;;
-	--big) BIG=1 ;;
-	--big-only) BIG=1 MAIN=0 ;;
-	--seed) SEED=${2:?--seed needs a value}; shift ;;
-	--repeat) REPEAT=${2:?--repeat needs a value}; shift ;;
-	--cold) COLD=1 ;;
-	--keep) KEEP=1 ;;
-	-*) usage >&2; exit 2 ;;
-	*) pos+=("$1") ;;
-	esac
-	shift
-done
-[[ ${#pos[@]} -le 2 ]] || { usage >&2; exit 2; }
-[[ ${#pos[@]} -ge 1 ]] && N=${pos[0]}
-[[ ${#pos[@]} -ge 2 ]] && WORKDIR=${pos[1]}
-[[ $N =~ ^[1-9][0-9]*$ && $REPEAT =~ ^[1-9][0-9]*$ && $SEED =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
-
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+parse_import_args "$@"
 ensure_time
 setup_work "$WORKDIR"
 trap cleanup EXIT

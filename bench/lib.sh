@@ -15,6 +15,47 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH_DIR")
 SCRIPT=$(basename "$0" .sh)
 
+# import_options_help prints the options import_maildir.sh and
+# import_mbox.sh share (the end of their usage).
+import_options_help() {
+	cat <<'EOF'
+  --big        also run N messages of which one is ~30 MB (gencorpus -big 31457280)
+  --big-only   run only that case
+  --repeat R   import R times into fresh archives; the row shows the median
+               wall time (and the highest peak RSS). Worth it on a shared machine.
+  --seed S     corpus seed (default 1)
+  --cold       drop the page cache before each timed run (root)
+  --keep       keep the archives
+  MAILARK_BIN=/path/to/mailark uses that binary instead of building ./cmd/mailark.
+EOF
+}
+
+# parse_import_args parses the arguments of those two scripts into N,
+# WORKDIR, SEED, BIG, MAIN, COLD, KEEP and REPEAT; it calls the script's
+# usage for -h and exits 2 on a bad argument.
+parse_import_args() {
+	N=10000 WORKDIR=/var/tmp/mailark-bench SEED=1 BIG=0 MAIN=1 COLD=0 KEEP=0 REPEAT=${REPEAT:-1}
+	local pos=()
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		-h | --help) usage; exit 0 ;;
+		--big) BIG=1 ;;
+		--big-only) BIG=1 MAIN=0 ;;
+		--seed) SEED=${2:?--seed needs a value}; shift ;;
+		--repeat) REPEAT=${2:?--repeat needs a value}; shift ;;
+		--cold) COLD=1 ;;
+		--keep) KEEP=1 ;;
+		-*) usage >&2; exit 2 ;;
+		*) pos+=("$1") ;;
+		esac
+		shift
+	done
+	[[ ${#pos[@]} -le 2 ]] || { usage >&2; exit 2; }
+	[[ ${#pos[@]} -ge 1 ]] && N=${pos[0]}
+	[[ ${#pos[@]} -ge 2 ]] && WORKDIR=${pos[1]}
+	[[ $N =~ ^[1-9][0-9]*$ && $REPEAT =~ ^[1-9][0-9]*$ && $SEED =~ ^[0-9]+$ ]] || { usage >&2; exit 2; }
+}
+
 log() { printf '%s\n' "$*" >&2; }
 die() {
 	log "$SCRIPT: $*"
