@@ -13,15 +13,14 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
-	"github.com/mailark/mailark/internal/tlsopt"
+	"github.com/mailark/mailark/internal/imapdial"
 )
 
 // ErrAuth reports a login the server refused; retrying will not help.
 var ErrAuth = errors.New("login refused")
 
-// errNoStartTLS: the server answered STARTTLS with NO or BAD. Asking again
-// gets the same answer, so it is not retried.
-var errNoStartTLS = errors.New("STARTTLS refused")
+// errNoStartTLS: the server will not do STARTTLS; it is not retried.
+var errNoStartTLS = imapdial.ErrNoStartTLS
 
 // session is one logged-in connection.
 type session struct {
@@ -55,40 +54,9 @@ func dial(ctx context.Context, o *Options) (*session, error) {
 }
 
 func open(ctx context.Context, o *Options, raw net.Conn) (*imapclient.Client, error) {
-	copts := &imapclient.Options{TLSConfig: o.TLSConfig, DebugWriter: o.DebugWriter}
-	var c *imapclient.Client
-	switch o.TLS {
-	case tlsopt.Implicit:
-		cfg := o.TLSConfig.Clone()
-		if cfg == nil {
-			cfg = &tls.Config{}
-		}
-		if cfg.NextProtos == nil {
-			cfg.NextProtos = []string{"imap"}
-		}
-		tc := tls.Client(raw, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS handshake with %s: %w", o.Addr, err)
-		}
-		c = imapclient.New(tc, copts)
-	case tlsopt.StartTLS:
-		var err error
-		c, err = imapclient.NewStartTLS(raw, copts)
-		var ie *imap.Error
-		if errors.As(err, &ie) {
-			return nil, fmt.Errorf("%w by %s: %v (use --tls tls for implicit TLS)", errNoStartTLS, o.Addr, ie)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("STARTTLS with %s: %w (use --tls tls for implicit TLS)", o.Addr, err)
-		}
-	case tlsopt.None:
-		c = imapclient.New(raw, copts)
-	default:
-		return nil, fmt.Errorf("unknown TLS mode %q", o.TLS)
-	}
-	if err := c.WaitGreeting(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("reading the greeting of %s: %w", o.Addr, err)
+	c, err := imapdial.Open(ctx, raw, o.TLS, o.Addr, &imapclient.Options{TLSConfig: o.TLSConfig, DebugWriter: o.DebugWriter})
+	if err != nil {
+		return nil, err
 	}
 	if c.State() == imap.ConnStateAuthenticated {
 		return c, nil

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
-	"github.com/mailark/mailark/internal/tlsopt"
+	"github.com/mailark/mailark/internal/imapdial"
 )
 
 // idleConn is the watchdog under every connection. While armed (a command
@@ -116,37 +116,9 @@ func dial(ctx context.Context, o *Options) (*session, error) {
 }
 
 func open(ctx context.Context, o *Options, ic *idleConn) (*session, error) {
-	copts := &imapclient.Options{TLSConfig: o.TLSConfig}
-	var c *imapclient.Client
-	switch o.TLS {
-	case tlsopt.Implicit:
-		cfg := o.TLSConfig.Clone()
-		if cfg.NextProtos == nil {
-			cfg.NextProtos = []string{"imap"}
-		}
-		tc := tls.Client(ic, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("TLS handshake with %s: %w", o.Addr, err)
-		}
-		c = imapclient.New(tc, copts)
-	case tlsopt.StartTLS:
-		var err error
-		c, err = imapclient.NewStartTLS(ic, copts)
-		var ie *imap.Error
-		if errors.As(err, &ie) {
-			return nil, fmt.Errorf("%w by %s: %v (use --tls tls for implicit TLS; --tls none only if you accept sending the password in clear)", errNoStartTLS, o.Addr, ie)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("STARTTLS with %s: %w", o.Addr, err)
-		}
-	case tlsopt.None:
-		c = imapclient.New(ic, copts)
-	default:
-		return nil, fmt.Errorf("unknown TLS mode %q", o.TLS)
-	}
-	if err := c.WaitGreeting(); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("reading greeting of %s: %w", o.Addr, err)
+	c, err := imapdial.Open(ctx, ic, o.TLS, o.Addr, &imapclient.Options{TLSConfig: o.TLSConfig})
+	if err != nil {
+		return nil, err
 	}
 	if c.State() != imap.ConnStateAuthenticated {
 		if err := login(c, o); err != nil {
@@ -248,4 +220,5 @@ func permanent(err error) bool {
 	return errors.Is(err, ErrAuth) || errors.Is(err, errNoStartTLS) || errors.As(err, &cv)
 }
 
-var errNoStartTLS = errors.New("STARTTLS refused")
+// errNoStartTLS: the server will not do STARTTLS; it is not retried.
+var errNoStartTLS = imapdial.ErrNoStartTLS
