@@ -49,7 +49,7 @@ func crashArchive(t *testing.T, args ...string) crashRun {
 		archive:   dir,
 		args:      args,
 		env:       []string{crashBatch},
-		committed: func() bool { return crashCount(dir, `SELECT count(*) FROM entries`) > 0 },
+		committed: func() bool { return catalogCount(dir, `SELECT count(*) FROM entries`) > 0 },
 		state:     func(t *testing.T) map[string]int { return archiveState(t, dir) },
 	}
 }
@@ -162,7 +162,7 @@ func crashExportIMAP(t *testing.T, kills int) func(*testing.T, int) crashRun {
 				"--user", user, "--password-env", crashPWVar},
 			env: []string{crashPWVar + "=" + s.Password(user)},
 			committed: func() bool {
-				return crashCount(dir, `SELECT count(*) FROM receipts WHERE user = ?`, user) > 0
+				return catalogCount(dir, `SELECT count(*) FROM receipts WHERE user = ?`, user) > 0
 			},
 			state: func(t *testing.T) map[string]int {
 				out := map[string]int{}
@@ -192,13 +192,13 @@ func crashExportSMTP(t *testing.T, _ int) func(*testing.T, int) crashRun {
 			args: []string{"export", "smtp", "--host", host, "--port", port, "--tls", "none",
 				"--from", from, "--to", "sink@example.org"},
 			committed: func() bool {
-				return crashCount(dir, `SELECT count(*) FROM receipts WHERE user = ?`, from) > 0
+				return catalogCount(dir, `SELECT count(*) FROM receipts WHERE user = ?`, from) > 0
 			},
 			state: func(t *testing.T) map[string]int { return box.state(t, from) },
 			check: func(t *testing.T) string {
 				// Not a failure: the kill landed between the end of DATA and
 				// the receipt, and the mark kept the rerun from sending it again.
-				if n := crashCount(dir, `SELECT count(*) FROM receipts WHERE user = ? AND how = 'sending'`, from); n > 0 {
+				if n := catalogCount(dir, `SELECT count(*) FROM receipts WHERE user = ? AND how = 'sending'`, from); n > 0 {
 					t.Logf("%s: %d message(s) marked as being sent by a killed run, not sent again", from, n)
 				}
 				return ""
@@ -324,9 +324,9 @@ func archiveState(t *testing.T, dir string) map[string]int {
 	return out
 }
 
-// crashCount runs a count query on the catalog of an archive that another
+// catalogCount runs a count query on the catalog of an archive that another
 // process may be writing; 0 when there is none yet or it cannot be read.
-func crashCount(dir, query string, args ...any) int {
+func catalogCount(dir, query string, args ...any) int {
 	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
 		return 0
 	}

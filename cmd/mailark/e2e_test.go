@@ -298,17 +298,7 @@ func TestKillAndResume(t *testing.T) {
 // there is no archive yet).
 func countEntries(t *testing.T, dir string) int {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, "catalog.db")); err != nil {
-		return 0
-	}
-	a, err := archive.Open(context.Background(), dir, archive.Options{ReadOnly: true})
-	if err != nil {
-		return 0 // being created right now
-	}
-	defer a.Close()
-	var n int
-	a.DB().QueryRow(`SELECT count(*) FROM entries`).Scan(&n)
-	return n
+	return catalogCount(dir, `SELECT count(*) FROM entries`)
 }
 
 // catalogDump lists (folder, uid, id, flags, date) of every entry, sorted.
