@@ -67,6 +67,11 @@ func headerEnd(b []byte) int {
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
+// HeaderMessageID returns the Message-ID of a header block as the catalog
+// records it (the first one, unfolded, between '<' and '>'), so that
+// what a server holds can be matched against the catalog.
+func HeaderMessageID(head []byte) string { return parseHeaderInfo(head).MessageID }
+
 // parseHeaderInfo is deliberately tolerant: it unfolds lines by hand and
 // takes the first occurrence of each field, because the messages that
 // matter most in an archive are often the ones a strict parser rejects.

@@ -3,6 +3,8 @@ package imap
 import (
 	"errors"
 	"testing"
+
+	"github.com/mailark/mailark/archive"
 )
 
 func TestNamer(t *testing.T) {
@@ -66,7 +68,7 @@ func TestHeaderMessageID(t *testing.T) {
 		"\r\n":                                   "",
 		"Message-ID: no-brackets\r\n":            "no-brackets",
 	} {
-		if got := headerMessageID([]byte(in)); got != want {
+		if got := archive.HeaderMessageID([]byte(in)); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
 	}

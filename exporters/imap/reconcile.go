@@ -1,14 +1,10 @@
 package imap
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -149,7 +145,7 @@ func headerScan(s *session, fn func(uid imap.UID, size int64, messageID string))
 				if x.Literal != nil {
 					b, _ := io.ReadAll(io.LimitReader(x.Literal, 1<<20))
 					io.Copy(io.Discard, x.Literal)
-					mid = headerMessageID(b)
+					mid = archive.HeaderMessageID(b)
 				}
 			}
 		}
@@ -172,47 +168,4 @@ func unselect(s *session) {
 	}
 	// CLOSE after EXAMINE expunges nothing (RFC 3501 6.4.2).
 	s.c.UnselectAndExpunge().Wait()
-}
-
-// headerMessageID extracts the first Message-ID from a header block the
-// way the archive's catalog does: unfolded, between the first '<' and the
-// next '>', trimmed.
-func headerMessageID(b []byte) string {
-	var cur string
-	in := false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimRight(sc.Text(), "\r")
-		if line == "" {
-			break
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			if in {
-				cur += " " + strings.TrimSpace(line)
-			}
-			continue
-		}
-		if in {
-			break
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if ok && strings.EqualFold(strings.TrimSpace(name), "Message-ID") {
-			in, cur = true, value
-		}
-	}
-	if !in {
-		return ""
-	}
-	v := strings.TrimSpace(cur)
-	if i := strings.IndexByte(v, '<'); i >= 0 {
-		if j := strings.IndexByte(v[i:], '>'); j > 0 {
-			v = v[i+1 : i+j]
-		}
-	}
-	v = strings.TrimSpace(v)
-	if !utf8.ValidString(v) {
-		v = strings.ToValidUTF8(v, "\uFFFD")
-	}
-	return v
 }
