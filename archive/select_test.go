@@ -155,9 +155,16 @@ func TestMatchFolder(t *testing.T) {
 		{"INBOX", "INBOX", true}, {"inbox", "INBOX", true}, {"Inbox/x", "INBOX/x", true},
 		{"Archive/*", "Archive/2019", true}, {"Archive/*", "Archive/2019/Q1", true}, {"Archive/*", "Archive", false},
 		{"Arch*", "Archive/2019", true}, {"*", "a/b/c", true}, {"Sent", "Sent Items", false}, {"?ent", "Sent", true},
+		// The IMAP importer's --folder/--exclude use it too.
+		{"Inbox/*", "INBOX/Sub", true}, {"*", "Lists/golang-nuts", true}, {"Lists/golang-?uts", "Lists/golang-nuts", true},
+		{"Reçus & Factures", "Reçus & Factures", true}, {"收件箱", "收件箱", true}, {"[A-C]*", "Drafts", false},
+		{`Spam\*`, "Spam*", true},
 	} {
 		if ok, err := MatchFolder(c.pat, c.name); err != nil || ok != c.ok {
 			t.Errorf("MatchFolder(%q, %q) = %v, %v; want %v", c.pat, c.name, ok, err, c.ok)
 		}
+	}
+	if _, err := MatchFolder("[", "x"); err == nil {
+		t.Error("bad pattern accepted")
 	}
 }

@@ -77,7 +77,7 @@ messages a run would fetch, and changes nothing.`,
 				return &usageError{fmt.Errorf("--connections %d: want 1 to 32", o.connections)}
 			}
 			for _, p := range append(append([]string(nil), o.folders...), o.exclude...) {
-				if _, err := imapimp.MatchFolder(p, "INBOX"); err != nil {
+				if _, err := archive.MatchFolder(p, archive.Inbox); err != nil {
 					return &usageError{err}
 				}
 			}

@@ -2,7 +2,6 @@ package imap
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -52,31 +51,11 @@ func CanonicalName(mailbox string, delim rune) (string, error) {
 	return archive.CanonicalFolder(strings.Join(parts, "/"))
 }
 
-// MatchFolder reports whether a canonical folder name matches a --folder
-// or --exclude pattern: path.Match syntax, where '*' and '?' also match
-// across '/' ("Archive/*" matches "Archive/2019/Q1"), and the INBOX at the
-// start of a pattern is case-insensitive.
-func MatchFolder(pattern, name string) (bool, error) {
-	if first, _, _ := strings.Cut(pattern, "/"); strings.EqualFold(first, archive.Inbox) {
-		pattern = archive.Inbox + pattern[len(first):]
-	}
-	ok, err := path.Match(pattern, name)
-	if err != nil {
-		return false, fmt.Errorf("folder pattern %q: %w", pattern, err)
-	}
-	if ok {
-		return true, nil
-	}
-	const sep = "\uffff" // a non-character: in no folder name
-	ok, _ = path.Match(strings.ReplaceAll(pattern, "/", sep), strings.ReplaceAll(name, "/", sep))
-	return ok, nil
-}
-
 func selected(o *Options, name string) bool {
 	if len(o.Include) > 0 {
 		in := false
 		for _, p := range o.Include {
-			if ok, _ := MatchFolder(p, name); ok {
+			if ok, _ := archive.MatchFolder(p, name); ok {
 				in = true
 				break
 			}
@@ -86,7 +65,7 @@ func selected(o *Options, name string) bool {
 		}
 	}
 	for _, p := range o.Exclude {
-		if ok, _ := MatchFolder(p, name); ok {
+		if ok, _ := archive.MatchFolder(p, name); ok {
 			return false
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/internal/tlsopt"
 )
 
@@ -105,7 +106,7 @@ func (o *Options) setDefaults() error {
 		o.Account = AccountName(o.User)
 	}
 	for _, p := range append(append([]string(nil), o.Include...), o.Exclude...) {
-		if _, err := MatchFolder(p, "INBOX"); err != nil {
+		if _, err := archive.MatchFolder(p, archive.Inbox); err != nil {
 			return err
 		}
 	}

@@ -8,36 +8,6 @@ import (
 	"github.com/mailark/mailark/archive"
 )
 
-func TestMatchFolder(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, name string
-		want          bool
-	}{
-		{"INBOX", "INBOX", true},
-		{"inbox", "INBOX", true},
-		{"Inbox/*", "INBOX/Sub", true},
-		{"Archive/*", "Archive/2019", true},
-		{"Archive/*", "Archive/2019/Q1", true}, // * across '/'
-		{"Archive/*", "Archive", false},
-		{"Archive*", "Archive/2019", true},
-		{"*", "Lists/golang-nuts", true},
-		{"Lists/golang-?uts", "Lists/golang-nuts", true},
-		{"Reçus & Factures", "Reçus & Factures", true},
-		{"收件箱", "收件箱", true},
-		{"[A-C]*", "Drafts", false},
-		{"Sent", "Sent Items", false},
-		{`Spam\*`, "Spam*", true},
-	} {
-		got, err := MatchFolder(tc.pattern, tc.name)
-		if err != nil || got != tc.want {
-			t.Errorf("MatchFolder(%q, %q) = %v, %v; want %v", tc.pattern, tc.name, got, err, tc.want)
-		}
-	}
-	if _, err := MatchFolder("[", "x"); err == nil {
-		t.Error("bad pattern accepted")
-	}
-}
-
 func TestCanonicalName(t *testing.T) {
 	for _, tc := range []struct {
 		mailbox string
