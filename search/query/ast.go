@@ -131,30 +131,20 @@ const isList = "flagged, seen, read, unread, answered, draft or deleted"
 
 func (All) String() string { return "*" }
 
-func (n And) String() string {
-	var b strings.Builder
-	for i, c := range n.Nodes {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		switch c.(type) {
-		case And, Or:
-			b.WriteString("(" + c.String() + ")")
-		default:
-			b.WriteString(str(c))
-		}
-	}
-	if len(n.Nodes) == 0 {
-		return "*"
-	}
-	return b.String()
-}
+func (n And) String() string { return joinNodes(n.Nodes, " ", "*") }
 
-func (n Or) String() string {
+func (n Or) String() string { return joinNodes(n.Nodes, " OR ", "-*") }
+
+// joinNodes writes nodes with sep between them, a nested And or Or in
+// parentheses; empty is what no nodes mean.
+func joinNodes(nodes []Node, sep, empty string) string {
+	if len(nodes) == 0 {
+		return empty
+	}
 	var b strings.Builder
-	for i, c := range n.Nodes {
+	for i, c := range nodes {
 		if i > 0 {
-			b.WriteString(" OR ")
+			b.WriteString(sep)
 		}
 		switch c.(type) {
 		case And, Or:
@@ -162,9 +152,6 @@ func (n Or) String() string {
 		default:
 			b.WriteString(str(c))
 		}
-	}
-	if len(n.Nodes) == 0 {
-		return "-*"
 	}
 	return b.String()
 }

@@ -102,32 +102,36 @@ type compiler struct {
 
 // node compiles n. account is the account that folder: terms refer to
 // (from an account: term AND-ed with them), or "".
+// nodes compiles each of ns.
+func (c *compiler) nodes(ns []Node, account string) ([]result, error) {
+	rs := make([]result, 0, len(ns))
+	for _, n := range ns {
+		r, err := c.node(n, account)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
 func (c *compiler) node(n Node, account string) (result, error) {
 	switch n := n.(type) {
 	case All:
 		return result{k: kAll}, nil
 	case And:
-		account = andAccount(n, account)
-		rs := make([]result, 0, len(n.Nodes))
-		for _, ch := range n.Nodes {
-			r, err := c.node(ch, account)
-			if err != nil {
-				return r, err
-			}
-			rs = append(rs, r)
+		rs, err := c.nodes(n.Nodes, andAccount(n, account))
+		if err != nil {
+			return result{}, err
 		}
 		return and(rs), nil
 	case Or:
 		if len(n.Nodes) == 0 {
 			return result{k: kNone}, nil
 		}
-		rs := make([]result, 0, len(n.Nodes))
-		for _, ch := range n.Nodes {
-			r, err := c.node(ch, account)
-			if err != nil {
-				return r, err
-			}
-			rs = append(rs, r)
+		rs, err := c.nodes(n.Nodes, account)
+		if err != nil {
+			return result{}, err
 		}
 		return or(rs), nil
 	case Not:
