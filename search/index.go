@@ -25,6 +25,7 @@ type Index struct {
 	path     string
 	readOnly bool
 	created  bool
+	replaced error // why Open replaced an existing index it could not read
 }
 
 // indexVersion is the layout of the index documents (the mapping and
@@ -60,9 +61,10 @@ var ErrOldIndex = errors.New("the search index was built by another version of m
 func Dir(archiveDir string) string { return filepath.Join(archiveDir, "index") }
 
 // Open opens the index for writing, creating it when missing and
-// replacing it when another version of mailark built it (the next Sync
-// then indexes every message). The caller must hold the archive lock (an
-// *archive.Archive opened for writing).
+// replacing it when another version of mailark built it or it cannot be
+// read (see Replaced); the next Sync then indexes every message. The
+// caller must hold the archive lock (an *archive.Archive opened for
+// writing).
 func Open(dir string) (*Index, error) {
 	idx, err := bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"})
 	if err == nil {
@@ -83,8 +85,23 @@ func Open(dir string) (*Index, error) {
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
 		return create(dir)
 	}
-	if err != nil {
+	if err != nil && strings.Contains(err.Error(), "timeout") {
+		// A reader holds it: never a reason to throw it away.
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)
+	}
+	if err != nil {
+		// Unreadable (e.g. left half made by an older mailark that was
+		// killed while creating it): the index is derived from the
+		// archive, so it is rebuilt rather than failing every import.
+		if rerr := Remove(dir); rerr != nil {
+			return nil, rerr
+		}
+		ix, cerr := create(dir)
+		if cerr != nil {
+			return nil, cerr
+		}
+		ix.replaced = fmt.Errorf("opening search index %s: %w", dir, err)
+		return ix, nil
 	}
 	fresh, err := idx.GetInternal(keyFresh)
 	if err != nil {
@@ -94,13 +111,19 @@ func Open(dir string) (*Index, error) {
 	return &Index{idx: idx, path: dir, created: fresh != nil}, nil
 }
 
-// create makes a new, empty index of the current version.
+// create makes a new, empty index of the current version. It is built
+// beside dir and renamed into place, so that a process killed meanwhile
+// never leaves a half-made index at dir.
 func create(dir string) (*Index, error) {
 	m, err := NewMapping()
 	if err != nil {
 		return nil, err
 	}
-	idx, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, nil)
+	tmp := dir + ".new"
+	if err := os.RemoveAll(tmp); err != nil {
+		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
+	}
+	idx, err := bleve.NewUsing(tmp, m, scorch.Name, scorch.Name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
 	}
@@ -110,8 +133,22 @@ func create(dir string) (*Index, error) {
 			return nil, fmt.Errorf("creating search index %s: %w", dir, err)
 		}
 	}
+	if err := idx.Close(); err != nil {
+		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
+	}
+	if idx, err = bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"}); err != nil {
+		return nil, fmt.Errorf("opening new search index %s: %w", dir, err)
+	}
 	return &Index{idx: idx, path: dir, created: true}, nil
 }
+
+// Replaced reports why Open replaced an existing index it could not read
+// with a new, empty one (nil when it did not): worth a warning, since
+// the next Sync reindexes everything.
+func (ix *Index) Replaced() error { return ix.replaced }
 
 // OpenReadOnly opens the index for searching without taking it from a
 // writer: it fails with ErrBusy within about a second when one holds it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -300,6 +301,61 @@ func TestOldIndexIsRebuilt(t *testing.T) {
 	defer ro.Close()
 	if c, _ := ro.DocCount(); c != uint64(st.Unique) {
 		t.Errorf("read-only: %d documents, want %d", c, st.Unique)
+	}
+}
+
+// TestUnreadableIndexIsRebuilt: an index directory a killed process left
+// half made (here: index_meta.json and nothing else) is replaced by a new
+// one that Sync fills, instead of failing every writer; Open says why. A
+// new index is made beside the directory and renamed into place, so no
+// ".new" directory stays behind.
+func TestUnreadableIndexIsRebuilt(t *testing.T) {
+	a := sampleArchive(t)
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "index")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "index_meta.json"), []byte(`{"storage":"scorch","index_type":"scorch"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatalf("Open of a half-made index: %v", err)
+	}
+	if ix.Replaced() == nil || !ix.Created() {
+		t.Errorf("replaced %v, created %v; want a reason and a new index", ix.Replaced(), ix.Created())
+	}
+	n, err := Sync(ctx, a, ix, nil, nil)
+	st, _ := a.Stats(ctx)
+	if err != nil || n != int(st.Unique) {
+		t.Fatalf("sync of the rebuilt index: indexed %d of %d (%v)", n, st.Unique, err)
+	}
+	ix.Close()
+	if _, err := os.Stat(dir + ".new"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s.new left behind: %v", dir, err)
+	}
+	if ix, err = Open(dir); err != nil || ix.Replaced() != nil || ix.Created() {
+		t.Fatalf("reopened: %v, replaced %v", err, ix != nil && ix.Replaced() != nil)
+	}
+	ix.Close()
+
+	// Busy is not unreadable: while a reader holds it, a writer fails
+	// and leaves it as it is.
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if w, err := Open(dir); err == nil {
+		w.Close()
+		t.Fatal("a writer opened the index a reader holds")
+	}
+	if c, _ := ro.DocCount(); c != uint64(st.Unique) {
+		t.Errorf("after the refused writer: %d documents, want %d", c, st.Unique)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
+		t.Errorf("the held index was touched: %v", err)
 	}
 }
 

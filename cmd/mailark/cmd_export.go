@@ -118,7 +118,7 @@ func (s *selectFlags) resolve(ctx context.Context, g *globalOptions, a *archive.
 				g.log.Warn("messages not indexed yet are not selected by --query", "messages", n)
 			}
 		} else {
-			if ix, err = search.Open(search.Dir(a.Dir())); err != nil {
+			if ix, err = openIndex(g, search.Dir(a.Dir())); err != nil {
 				return nil, err
 			}
 			if _, err := search.Sync(ctx, a, ix, progress.Nop{}, func(id archive.ID, err error) {

@@ -298,7 +298,7 @@ func newWriter(ctx context.Context, a *archive.Archive) (*archive.Writer, error)
 // indexArchive brings the search index up to date with the catalog;
 // messages it cannot read become warnings in rep.
 func indexArchive(ctx context.Context, g *globalOptions, a *archive.Archive, rep *importers.Report) error {
-	ix, err := search.Open(search.Dir(a.Dir()))
+	ix, err := openIndex(g, search.Dir(a.Dir()))
 	if err != nil {
 		return err
 	}

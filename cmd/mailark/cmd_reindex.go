@@ -48,7 +48,7 @@ index is deleted and built again from every message.`,
 			rep := &importers.Report{}
 			prog := newProgress(g, "indexing")
 			prog.AddTotal(st.Unique, st.BytesStored)
-			ix, err := search.Open(search.Dir(a.Dir()))
+			ix, err := openIndex(g, search.Dir(a.Dir()))
 			if err != nil {
 				return err
 			}

@@ -144,7 +144,7 @@ func runServe(ctx context.Context, g *globalOptions, o *serveOptions) error {
 	} else if len(list) == 0 {
 		fmt.Fprintf(g.stderr, "mailark: warning: %s has no users: nobody can log in (add one with 'mailark users add NAME')\n", users)
 	}
-	ix, err := search.Open(search.Dir(a.Dir()))
+	ix, err := openIndex(g, search.Dir(a.Dir()))
 	if err != nil {
 		return err
 	}

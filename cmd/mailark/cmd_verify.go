@@ -91,6 +91,10 @@ func verifyIndex(ctx context.Context, a *archive.Archive, rep *archive.VerifyRep
 		return err
 	}
 	defer ix.Close()
+	if r := ix.Replaced(); r != nil {
+		rep.Problems = append(rep.Problems, archive.Problem{Kind: "index", Path: "index",
+			Detail: fmt.Sprintf("the search index could not be read and was replaced by an empty one (run 'mailark reindex'): %v", r)})
+	}
 	n, err := ix.DocCount()
 	if err != nil {
 		return err

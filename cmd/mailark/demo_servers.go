@@ -155,7 +155,7 @@ func demoServe(ctx context.Context, g *globalOptions, dir string, check func(str
 		return err
 	}
 	defer a.Close()
-	ix, err := search.Open(search.Dir(a.Dir()))
+	ix, err := openIndex(g, search.Dir(a.Dir()))
 	if err != nil {
 		return err
 	}

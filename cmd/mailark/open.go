@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/mailark/mailark/archive"
+	"github.com/mailark/mailark/search"
 )
 
 // openArchive opens the archive for writing, creating it first when the
@@ -57,4 +58,15 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// openIndex opens the search index for writing (see search.Open) and
+// warns when it had to replace an unreadable one: everything is then
+// indexed again.
+func openIndex(g *globalOptions, dir string) (*search.Index, error) {
+	ix, err := search.Open(dir)
+	if err == nil && ix.Replaced() != nil {
+		g.log.Warn("the search index could not be read and was replaced by an empty one; every message is indexed again", "err", ix.Replaced())
+	}
+	return ix, err
 }
