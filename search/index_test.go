@@ -2,6 +2,7 @@ package search
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -153,8 +154,8 @@ func TestNewIndexReindexesEverything(t *testing.T) {
 }
 
 // TestSearchDateOrder: -date and date give the order of a full sort by
-// date, then ID, also for equal dates, dates before 1970, dates Bleve
-// cannot hold, and a limit that cuts through messages of one date. The
+// date to the second, then ID, also for equal dates, dates before 1970,
+// far-off dates, and a limit that cuts through messages of one date. The
 // expected order is computed here from the documents' dates and IDs.
 func TestSearchDateOrder(t *testing.T) {
 	ix, err := Open(filepath.Join(t.TempDir(), "index"))
@@ -179,26 +180,16 @@ func TestSearchDateOrder(t *testing.T) {
 	for i, d := range dates {
 		id := archive.ID(sha256.Sum256([]byte{byte(i)}))
 		docs = append(docs, doc{id, d})
-		if err := b.Index(id.String(), map[string]any{"_type": docType, FieldBody: "common", FieldDate: d.UTC(), FieldDateKey: dateKey(d, id)}); err != nil {
+		if err := b.Index(docID(id), map[string]any{"_type": docType, FieldBody: "common", FieldDate: DateTerms(d), FieldDateKey: DateKey(d, id)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := ix.idx.Batch(b); err != nil {
 		t.Fatal(err)
 	}
-	// Dates beyond what Bleve holds count as its first or last instant.
-	clamp := func(t time.Time) time.Time {
-		if t.Before(query.MinRFC3339CompatibleTime) {
-			return query.MinRFC3339CompatibleTime
-		}
-		if t.After(query.MaxRFC3339CompatibleTime) {
-			return query.MaxRFC3339CompatibleTime
-		}
-		return t
-	}
 	asc := slices.Clone(docs)
 	slices.SortFunc(asc, func(a, b doc) int {
-		if c := clamp(a.date).Compare(clamp(b.date)); c != 0 {
+		if c := cmp.Compare(a.date.Unix(), b.date.Unix()); c != 0 {
 			return c
 		}
 		return bytes.Compare(a.id[:], b.id[:])
@@ -393,5 +384,38 @@ func TestIDs(t *testing.T) {
 		if name == "quokka" && !slices.Equal(got, sampleIDs(t, "needle:quokka")) {
 			t.Errorf("quokka: %v, want %v", got, sampleIDs(t, "needle:quokka"))
 		}
+	}
+}
+
+// TestLargeSyncLeavesOneSegment: a Sync that writes many documents merges
+// the index into one segment file and leaves no merged-away file behind.
+func TestLargeSyncLeavesOneSegment(t *testing.T) {
+	defer func(b, c int) { batchDocs, compactMinDocs = b, c }(batchDocs, compactMinDocs)
+	batchDocs, compactMinDocs = 3, 1 // several batches, hence several segments
+	a := sampleArchive(t)
+	dir := filepath.Join(t.TempDir(), "index")
+	ix, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Sync(context.Background(), a, ix, nil, nil)
+	if err != nil || n < 4*batchDocs {
+		t.Fatalf("sync: %d, %v", n, err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zaps, _ := filepath.Glob(filepath.Join(dir, "store", "*.zap"))
+	if len(zaps) != 1 {
+		t.Fatalf("%d segment files after indexing %d messages, want 1: %v", len(zaps), n, zaps)
+	}
+	// Still searchable, all of it.
+	ix, err = OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	if c, _ := ix.DocCount(); c != uint64(n) {
+		t.Fatalf("%d documents, want %d", c, n)
 	}
 }

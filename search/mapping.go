@@ -25,9 +25,9 @@ const (
 	FieldBody          = "body"           // text
 	FieldFilename      = "filename"       // text: attachment file names
 	FieldAttachType    = "attach_type"    // exact, lower-cased MIME types of attachments
-	FieldDate          = "date"           // datetime: the Date header, else the earliest internal date
-	FieldDateKey       = "date_key"       // exact, one sortable term per message: the date, then the ID (see dateKey)
-	FieldSize          = "size"           // numeric: bytes
+	FieldDate          = "date"           // exact: coarse levels of the Date header, else the earliest internal date (keys.go)
+	FieldDateKey       = "date_key"       // exact, one sortable term per message: the date, then the ID (DateKey)
+	FieldSize          = "size"           // exact: levels of the size in bytes (keys.go)
 	FieldMessageID     = "message_id"     // exact, without <>
 	FieldFolder        = "folder"         // exact: folder names (without account), one value per folder
 	FieldAccountFolder = "account_folder" // exact: "account/folder"
@@ -99,24 +99,14 @@ func NewMapping() (mapping.IndexMapping, error) {
 	for _, n := range []string{FieldMessageID, FieldFolder, FieldAccountFolder, FieldAccount, FieldFlags} {
 		add(n, exact(false))
 	}
-	// Sorting by date reads the doc values of every hit, decompressing
-	// them chunk by chunk: the datetime field's 16 prefix-coded terms per
-	// message made that most of a search, one short term is much cheaper
-	// and also breaks ties. Range queries use the datetime field, which
-	// needs no doc values; nothing sorts by size.
-	date := bleve.NewDateTimeFieldMapping()
-	date.IncludeInAll = false
-	date.Store = false
-	date.DocValues = false
-	add(FieldDate, date)
+	// Dates and sizes are keyword terms of keys.go. Sorting by date reads
+	// the doc values of every hit, decompressing them chunk by chunk: one
+	// short date_key per message keeps that cheap and also breaks ties.
+	add(FieldDate, exact(false))
+	add(FieldSize, exact(false))
 	dateKey := exact(false)
 	dateKey.DocValues = true
 	add(FieldDateKey, dateKey)
-	size := bleve.NewNumericFieldMapping()
-	size.IncludeInAll = false
-	size.Store = false
-	size.DocValues = false
-	add(FieldSize, size)
 	b := bleve.NewBooleanFieldMapping()
 	b.IncludeInAll = false
 	b.Store = false

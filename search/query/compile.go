@@ -3,7 +3,6 @@ package query
 import (
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"strings"
 	"sync"
@@ -457,45 +456,33 @@ func (c *compiler) date(d DateRange) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	// Bleve stores dates as int64 nanoseconds: clamp to what it can hold.
-	lo, hi := bq.MinRFC3339CompatibleTime, bq.MaxRFC3339CompatibleTime
-	if (!end.IsZero() && !end.After(lo)) || (!start.IsZero() && start.After(hi)) {
-		return result{k: kNone}, nil
-	}
-	if start.Before(lo) {
-		start = time.Time{}
-	}
-	if end.After(hi) {
-		end = time.Time{}
-	}
 	if start.IsZero() && end.IsZero() {
-		start = lo
+		return result{k: kAll}, nil
 	}
-	incl, excl := true, false
-	q := bq.NewDateRangeInclusiveQuery(start, end, &incl, &excl)
-	q.SetField(search.FieldDate)
-	return pos(q), nil
+	return pos(search.DateRangeQuery(start, end)), nil
 }
 
 func (c *compiler) size(s SizeRange) (result, error) {
 	if s.Min < -1 || s.Max < -1 || s.Min > maxSize || s.Max > maxSize {
 		return result{}, fmt.Errorf("query: invalid size in %s", s)
 	}
-	var lo, hi *float64
-	minIncl, maxIncl := !s.MinExclusive, !s.MaxExclusive
+	lo, hi := uint64(0), uint64(maxSize)
 	if s.Min >= 0 {
-		v := float64(s.Min)
-		lo = &v
+		lo = uint64(s.Min)
+		if s.MinExclusive {
+			lo++
+		}
 	}
 	if s.Max >= 0 {
-		v := float64(s.Max)
-		hi = &v
+		if hi = uint64(s.Max); s.MaxExclusive {
+			if hi == 0 {
+				return result{k: kNone}, nil
+			}
+			hi--
+		}
 	}
-	if lo == nil && hi == nil {
-		v := math.Inf(-1)
-		lo = &v
+	if s.Min < 0 && s.Max < 0 {
+		return result{k: kAll}, nil
 	}
-	q := bq.NewNumericRangeInclusiveQuery(lo, hi, &minIncl, &maxIncl)
-	q.SetField(search.FieldSize)
-	return pos(q), nil
+	return pos(search.SizeRangeQuery(lo, hi)), nil
 }
