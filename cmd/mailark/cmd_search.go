@@ -62,7 +62,7 @@ index it fails at once with exit status 4.`,
 				return err
 			}
 			defer ix.Close()
-			hits, total, err := ix.Search(ctx, q, limit, sortBy)
+			hits, total, exact, err := ix.SearchTop(ctx, q, limit, sortBy)
 			if err != nil {
 				return &usageError{err}
 			}
@@ -105,7 +105,12 @@ index it fails at once with exit status 4.`,
 			}
 			tw.Flush()
 			if !g.quiet {
-				fmt.Fprintf(g.stderr, "%d of %d matches\n", len(out), total)
+				if exact {
+					fmt.Fprintf(g.stderr, "%d of %d matches\n", len(out), total)
+				} else {
+					// Phrases were checked only as far as the page needed.
+					fmt.Fprintf(g.stderr, "%d of at most %d matches\n", len(out), total)
+				}
 				if n, err := a.UnindexedCount(ctx); err == nil && n > 0 {
 					fmt.Fprintf(g.stderr, "note: %d messages are not indexed yet; the next import or 'mailark reindex' adds them\n", n)
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -177,6 +178,27 @@ func TestSearchCorpusNeedles(t *testing.T) {
 		if got := searchIDs(t, dir, tc.query); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("search %q: %d hits, want %d\n got %v\nwant %v", tc.query, len(got), len(want), got, want)
 		}
+	}
+
+	// A first page of a phrase found in many messages: the newest hits of
+	// the whole result, with a count that says it is only a bound.
+	phrase := `"the migration is complete"`
+	var all, page []searchHit
+	json.Unmarshal([]byte(mustRun(t, dir, "--json", "search", "--limit", "100000", "--", phrase).stdout), &all)
+	json.Unmarshal([]byte(mustRun(t, dir, "--json", "search", "--limit", "5", "--", phrase).stdout), &page)
+	if len(all) < 150 || len(page) != 5 {
+		t.Fatalf("%s: %d hits in all, %d on a page of 5", phrase, len(all), len(page))
+	}
+	for i := range page {
+		if page[i].ID != all[i].ID {
+			t.Errorf("%s, page of 5: hit %d is %s, want %s", phrase, i, page[i].ID, all[i].ID)
+		}
+	}
+	if r := mustRun(t, dir, "search", "--limit", "5", "--", phrase); !strings.Contains(r.stderr, "5 of at most ") {
+		t.Errorf("%s, page of 5: stderr %q", phrase, r.stderr)
+	}
+	if r := mustRun(t, dir, "search", "--limit", "100000", "--", phrase); !strings.Contains(r.stderr, fmt.Sprintf("%d of %d matches", len(all), len(all))) {
+		t.Errorf("%s, all hits: stderr %q", phrase, r.stderr)
 	}
 }
 
