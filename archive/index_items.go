@@ -343,7 +343,7 @@ func sortCopies(c []Copy) {
 	})
 }
 
-// Summary is what a search hit shows of a message: one query per 500
+// Summary is what a search hit shows of a message: a query per 4,000
 // hits, for printing thousands of them fast.
 type Summary struct {
 	ID        ID
@@ -355,43 +355,91 @@ type Summary struct {
 	Folders   []string  // "account/folder", sorted
 }
 
+// summaryChunk is how many IDs one query looks up: fewer, larger
+// queries cost less to prepare (SQLite allows 32,766 parameters).
+const summaryChunk = 4000
+
 // Summaries returns the summaries of ids; IDs the catalog lacks are absent.
+//
+// The folder names come from one read of the folders table and the
+// copies are grouped here: a join with folders and a GROUP BY in SQL
+// made this 13 ms instead of 7 for 1,800 hits.
 func (a *Archive) Summaries(ctx context.Context, ids []ID) (map[ID]*Summary, error) {
+	folders, err := a.folderNames(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[ID]*Summary, len(ids))
-	for start := 0; start < len(ids); start += 500 {
-		chunk := ids[start:min(start+500, len(ids))]
+	for start := 0; start < len(ids); start += summaryChunk {
+		chunk := ids[start:min(start+summaryChunk, len(ids))]
 		args := make([]any, len(chunk))
 		for i := range chunk {
 			args[i] = chunk[i][:]
 		}
 		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
 		rows, err := a.rdb.QueryContext(ctx, `SELECT m.hash, m.message_id, m.subject, m.from_addr, m.size,
-				coalesce(m.date, min(e.internal_date)), group_concat(f.account || '/' || f.name, char(10))
-			FROM messages m JOIN entries e ON e.message = m.id JOIN folders f ON f.id = e.folder_id
-			WHERE m.hash IN (`+marks+`) GROUP BY m.id`, args...)
+				m.date, e.internal_date, e.folder_id
+			FROM messages m JOIN entries e ON e.message = m.id
+			WHERE m.hash IN (`+marks+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("looking up messages: %w", err)
 		}
 		for rows.Next() {
-			s := &Summary{}
-			var hash []byte
-			var date int64
-			var folders string
-			if err := rows.Scan(&hash, &s.MessageID, &s.Subject, &s.From, &s.Size, &date, &folders); err != nil {
+			var (
+				hash             []byte
+				date             sql.NullInt64
+				internal, folder int64
+				mid, subj, from  string
+				size             int64
+			)
+			if err := rows.Scan(&hash, &mid, &subj, &from, &size, &date, &internal, &folder); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("looking up messages: %w", err)
 			}
-			copy(s.ID[:], hash)
-			s.Date = time.Unix(date, 0)
-			s.Folders = strings.Split(folders, "\n")
-			slices.Sort(s.Folders)
-			out[s.ID] = s
+			var id ID
+			copy(id[:], hash)
+			s := out[id]
+			if s == nil {
+				s = &Summary{ID: id, MessageID: mid, Subject: subj, From: from, Size: size, Date: time.Unix(internal, 0)}
+				if date.Valid {
+					s.Date = time.Unix(date.Int64, 0)
+				}
+				out[id] = s
+			} else if !date.Valid && internal < s.Date.Unix() {
+				s.Date = time.Unix(internal, 0) // the earliest copy's
+			}
+			s.Folders = append(s.Folders, folders[folder])
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("looking up messages: %w", err)
 		}
 	}
+	for _, s := range out {
+		slices.Sort(s.Folders)
+	}
 	return out, nil
+}
+
+// folderNames maps folder row IDs to "account/folder".
+func (a *Archive) folderNames(ctx context.Context) (map[int64]string, error) {
+	rows, err := a.rdb.QueryContext(ctx, `SELECT id, account || '/' || name FROM folders`)
+	if err != nil {
+		return nil, fmt.Errorf("looking up folders: %w", err)
+	}
+	defer rows.Close()
+	names := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("looking up folders: %w", err)
+		}
+		names[id] = name
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("looking up folders: %w", err)
+	}
+	return names, nil
 }

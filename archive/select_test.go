@@ -168,3 +168,50 @@ func TestMatchFolder(t *testing.T) {
 		t.Error("bad pattern accepted")
 	}
 }
+
+// TestSummaries: a summary lists every folder of a message (sorted), its
+// Date header, else its earliest internal date; unknown IDs are absent.
+// Enough IDs to need more than one query.
+func TestSummaries(t *testing.T) {
+	a, ids := selectArchive(t)
+	ctx := context.Background()
+	w := newWriter(t, a)
+	noDate := []byte("From: Carol <carol@example.org>\r\nSubject: undated\r\nMessage-ID: <nd@example.org>\r\n\r\nno date\r\n")
+	nd := deliver(t, w, noDate, Meta{Account: "work", Folder: "INBOX", InternalDate: time.Unix(1700000000, 0)}).ID
+	deliver(t, w, noDate, Meta{Account: "home", Folder: "Later", InternalDate: time.Unix(1600000500, 0)})
+	deliver(t, w, noDate, Meta{Account: "home", Folder: "Latest", InternalDate: time.Unix(1800000000, 0)})
+	commit(t, w)
+
+	query := []ID{ids["i1"], nd, ids["q1"]}
+	for i := 0; i < summaryChunk+10; i++ { // unknown IDs, to cross a chunk boundary
+		var id ID
+		id[0], id[1], id[31] = byte(i), byte(i>>8), 0xee
+		query = append(query, id)
+	}
+	query = append(query, ids["h1"])
+	got, err := a.Summaries(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d summaries, want 4", len(got))
+	}
+	check := func(key string, id ID, subject string, date time.Time, folders ...string) {
+		t.Helper()
+		s := got[id]
+		if s == nil {
+			t.Fatalf("%s: no summary", key)
+		}
+		if s.ID != id || s.Subject != subject || !s.Date.Equal(date) || !slices.Equal(s.Folders, folders) || s.Size <= 0 {
+			t.Errorf("%s: %+v, want subject %q, date %v, folders %v", key, s, subject, date, folders)
+		}
+	}
+	header := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
+	check("i1", ids["i1"], "subject i1", header, "home/INBOX", "work/INBOX", "work/Sent")
+	check("q1", ids["q1"], "subject q1", header, "work/Archive/2019/Q1")
+	check("h1", ids["h1"], "subject h1", header, "home/INBOX")
+	check("undated", nd, "undated", time.Unix(1600000500, 0), "home/Later", "home/Latest", "work/INBOX")
+	if got[nd].From != "Carol <carol@example.org>" && got[nd].From != "carol@example.org" {
+		t.Errorf("undated: from %q", got[nd].From)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/search"
@@ -126,8 +127,23 @@ index it fails at once with exit status 4.`,
 	return withExitStatus(c)
 }
 
-// clip shortens s to n runes for a table column.
+// clip shortens s to n runes for a table column, with runs of white
+// space made one space. It runs for every hit printed, so the common case
+// (short, single-spaced) allocates nothing.
 func clip(s string, n int) string {
+	runes, clean := 0, true
+	for i, r := range s {
+		if unicode.IsSpace(r) && (r != ' ' || i == 0 || i+1 == len(s) || s[i+1] == ' ') {
+			clean = false
+			break
+		}
+		if runes++; runes > n {
+			break
+		}
+	}
+	if clean && runes <= n {
+		return s
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
 	if len(r) <= n {
