@@ -130,12 +130,17 @@ EOF
 	SHARED_MA=('quokka' 'from:dmitri@example.net' 'subject:Überweisung' 'date:2019')
 	SHARED_NM=('quokka' 'from:dmitri@example.net' 'subject:Überweisung' 'date:2019-01-01..2019-12-31')
 	SHARED_MU=('quokka' 'from:dmitri@example.net' 'subject:Überweisung' 'date:20190101..20191231')
-	: >"$LOGS/shared.mailark.ms"; : >"$LOGS/shared.notmuch.ms"; : >"$LOGS/shared.mu.ms"
+	# Twice: printing every hit, and a first page of 50 (mailark's default;
+	# mu and notmuch print every hit unless told).
+	for t in mailark notmuch mu; do : >"$LOGS/shared.$t.ms"; : >"$LOGS/page.$t.ms"; done
 	for i in 0 1 2 3; do
 		for ((r = 0; r < RUNS; r++)); do
 			ms "$BIN" --archive "$ARCH" search --limit 100000 -- "${SHARED_MA[$i]}" >>"$LOGS/shared.mailark.ms"
 			ms notmuch search --output=files "${SHARED_NM[$i]}" >>"$LOGS/shared.notmuch.ms"
 			ms mu find --muhome="$RUN/mu" --fields=l "${SHARED_MU[$i]}" >>"$LOGS/shared.mu.ms"
+			ms "$BIN" --archive "$ARCH" search --limit 50 -- "${SHARED_MA[$i]}" >>"$LOGS/page.mailark.ms"
+			ms notmuch search --output=files --limit=50 "${SHARED_NM[$i]}" >>"$LOGS/page.notmuch.ms"
+			ms mu find --muhome="$RUN/mu" --fields=l --maxnum=50 "${SHARED_MU[$i]}" >>"$LOGS/page.mu.ms"
 		done
 		printf '%s\tmailark %s\tnotmuch %s\tmu %s\n' "${SHARED_MA[$i]}" \
 			"$("$BIN" --archive "$ARCH" --json search --limit 100000 -- "${SHARED_MA[$i]}" | grep -c '"id"')" \
@@ -144,6 +149,9 @@ EOF
 	done
 	for t in mailark notmuch mu; do
 		row "$t" "4 shared queries x $RUNS, all hits" "p50 $(pct 50 "$LOGS/shared.$t.ms") ms" "p95 $(pct 95 "$LOGS/shared.$t.ms") ms" "hits: logs/search/shared.hits"
+	done
+	for t in mailark notmuch mu; do
+		row "$t" "4 shared queries x $RUNS, first 50 hits" "p50 $(pct 50 "$LOGS/page.$t.ms") ms" "p95 $(pct 95 "$LOGS/page.$t.ms") ms" ""
 	done
 fi
 

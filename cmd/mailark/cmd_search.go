@@ -38,8 +38,12 @@ Flags come before the query; a query that starts with -term needs "--"
 first: mailark search -- -folder:Spam invoice.
 
 Each hit prints the date, sender, subject, folders and a short ID for
-'mailark show'. Search only reads; while an import or a server holds the
-index it fails at once with exit status 4.`,
+'mailark show', newest first; a count of matches follows on stderr. For a
+page of a phrase search only the newest candidates are checked for the
+phrase, so the count may be an upper bound ("50 of at most 53975
+matches"); a --limit above it gives the exact count. Search only reads;
+while an import or a server holds the index it fails at once with exit
+status 4.`,
 		Example: `  mailark search from:alice invoice after:2020
   mailark search 'subject:"quarterly report" has:attachment -folder:Trash'
   mailark search --json --limit 5 协议`,
