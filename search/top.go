@@ -18,14 +18,15 @@ import (
 // messages: 170 ms), while the first page needs a few dozen. So the
 // query is first run with each phrase relaxed to its words (a superset,
 // answered from the postings alone), the newest candidates are checked
-// against the real query, and more are taken only if too few pass.
+// against the real query; if too few pass, more are taken, or, when the
+// share that passed says most would be needed, the exact search is run.
 func (ix *Index) SearchTop(ctx context.Context, q bq.Query, limit int, sortBy string) (hits []Hit, total uint64, exact bool, err error) {
 	relaxed, changed := relaxPhrases(q)
 	if !changed || limit <= 0 || sortBy == SortRelevance {
 		hits, total, err := ix.Search(ctx, q, limit, sortBy)
 		return hits, total, true, err
 	}
-	for k := max(2*limit, 100); ; k *= 4 {
+	for k := max(2*limit, 100); ; {
 		cands, ctotal, err := ix.Search(ctx, relaxed, k, sortBy)
 		if err != nil {
 			return nil, 0, false, err
@@ -47,6 +48,18 @@ func (ix *Index) SearchTop(ctx context.Context, q bq.Query, limit int, sortBy st
 		if len(hits) >= limit {
 			return hits[:limit], ctotal, false, nil
 		}
+		// Too few passed. Take twice the candidates that the share that
+		// passed says a page needs; when that is most of them, the exact
+		// search is cheaper than another round.
+		need := ctotal
+		if len(hits) > 0 {
+			need = uint64(len(cands)) * 2 * uint64(limit) / uint64(len(hits))
+		}
+		if need*2 >= ctotal {
+			hits, total, err := ix.Search(ctx, q, limit, sortBy)
+			return hits, total, true, err
+		}
+		k = int(need)
 	}
 }
 

@@ -30,6 +30,9 @@ func TestSearchTop(t *testing.T) {
 	for i := 0; i < n; i++ {
 		id := archive.ID(sha256.Sum256([]byte(fmt.Sprint(i))))
 		body := [...]string{"alpha beta gamma", "beta alpha gamma", "delta"}[(i*7)%3]
+		// Few candidates of "omega psi" have the phrase: 1 in 9 messages,
+		// against 5 in 9 with both words.
+		body += " " + [...]string{"omega psi", "psi omega", "psi x omega", "omega x psi", "psi omega", "omega y psi", "z", "z", "z"}[(i*5)%9]
 		d := base.Add(time.Duration(i*13%n) * time.Hour)
 		if err := b.Index(docID(id), map[string]any{"_type": docType, FieldBody: body, FieldSubject: "s", FieldDateKey: DateKey(d, id)}); err != nil {
 			t.Fatal(err)
@@ -43,6 +46,8 @@ func TestSearchTop(t *testing.T) {
 	s := bq.NewMatchQuery("s")
 	s.SetField(FieldSubject)
 	notPhrase := bq.NewBooleanQuery([]bq.Query{s}, nil, []bq.Query{phrase})
+	rare := bq.NewMatchPhraseQuery("omega psi")
+	rare.SetField(FieldBody)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name      string
@@ -52,9 +57,10 @@ func TestSearchTop(t *testing.T) {
 		{"phrase", phrase, n / 3},
 		{"phrase in a disjunction", bq.NewDisjunctionQuery([]bq.Query{phrase, bq.NewMatchNoneQuery()}), n / 3},
 		{"negated phrase", notPhrase, n - n/3},
+		{"phrase few candidates have", rare, n / 9},
 	} {
 		for _, sortBy := range []string{SortDateDesc, SortDateAsc} {
-			for _, limit := range []int{1, 10, 49, 50, 51, 200, 299, 300, 301, n} {
+			for _, limit := range []int{1, 10, 20, 25, 49, 50, 51, 200, 299, 300, 301, n} {
 				want, total, err := ix.Search(ctx, tc.q, limit, sortBy)
 				if err != nil || total != tc.wantTotal {
 					t.Fatalf("%s: Search: total %d (want %d), %v", tc.name, total, tc.wantTotal, err)
