@@ -198,8 +198,7 @@ func (ix *Index) Close() error { return ix.idx.Close() }
 func (ix *Index) DocCount() (uint64, error) { return ix.idx.DocCount() }
 
 // batchDocs bounds one Bleve batch: LIBNOTES measured 200–1000 documents
-// as the sweet spot on this hardware.
-// (A variable for tests.)
+// as the sweet spot on this hardware. A variable for tests.
 var batchDocs = 500
 
 // Sync indexes every message the catalog marks as not indexed. It returns
@@ -287,8 +286,11 @@ func parseDocID(s string) (archive.ID, error) {
 // import it would rewrite the whole index for little, so it is skipped.
 func (ix *Index) compactAfter(ctx context.Context, n int) error {
 	docs, err := ix.idx.DocCount()
-	if err != nil || n < compactMinDocs || uint64(n)*4 < docs {
-		return err
+	if err != nil {
+		return fmt.Errorf("compacting search index: %w", err)
+	}
+	if n < compactMinDocs || uint64(n)*4 < docs {
+		return nil
 	}
 	adv, err := ix.idx.Advanced()
 	if err != nil {
@@ -309,15 +311,15 @@ func (ix *Index) compactAfter(ctx context.Context, n int) error {
 	// disk (doubling the index) until some later writer cleans up. Give
 	// it a moment: the segment file and root.bolt are what should remain.
 	for wait := time.Now().Add(10 * time.Second); time.Now().Before(wait) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
-		if n, ok := s.StatsMap()["CurOnDiskFiles"].(uint64); !ok || n <= 2 {
+		if files, ok := s.StatsMap()["CurOnDiskFiles"].(uint64); !ok || files <= 2 {
 			break
 		}
 	}
 	return nil
 }
 
-// compactMinDocs: below this, a Sync leaves the segments as they are. (A
-// variable for tests.)
+// compactMinDocs: below this, a Sync leaves the segments as they are. A
+// variable for tests.
 var compactMinDocs = 1000
 
 // buildDoc reads the message file and turns it into an index document.

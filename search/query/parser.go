@@ -265,8 +265,8 @@ func (p *parser) term(t token) (Node, error) {
 	return nil, errorf(t.pos, "expected a known field, found %q", name) // unreachable
 }
 
-// maxSize is the largest size accepted: 2^53 bytes are still exact as the
-// float64 that Bleve stores.
+// maxSize is the largest size accepted (the size terms of search/keys.go
+// hold 54 bits).
 const maxSize = 1 << 53
 
 const sizeExample = "a size like 500, 10k, 5M or 1G"
