@@ -240,13 +240,7 @@ func printExportReport(g *globalOptions, command, target string, dryRun bool, do
 		printJSON(g.stdout, r)
 		return
 	}
-	for _, p := range probs {
-		kind := "warning"
-		if p.Fatal {
-			kind = "failed"
-		}
-		fmt.Fprintf(g.stderr, "%s: %s: %s\n", kind, p.Where, p.Error)
-	}
+	printProblems(g.stderr, "", probs)
 	if dropped > 0 {
 		fmt.Fprintf(g.stderr, "... and %d more problems (see the audit log)\n", dropped)
 	}

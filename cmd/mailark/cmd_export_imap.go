@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/exporters"
@@ -141,16 +140,9 @@ func runExportIMAP(ctx context.Context, g *globalOptions, o exportIMAPOptions) e
 	if err != nil {
 		return err
 	}
-	host, _, _ := net.SplitHostPort(addr)
-	cfg, err := to.Config(host)
+	cfg, err := o.conn.tlsConfig(g, addr, to)
 	if err != nil {
-		return &usageError{err}
-	}
-	switch {
-	case to.Mode == tlsopt.None:
-		g.log.Warn("--tls none: the password crosses the network in clear")
-	case to.InsecureSkipVerify:
-		g.log.Warn("--insecure-skip-verify: the server's certificate is not checked")
+		return err
 	}
 	var maps []imapexp.Mapping
 	for _, m := range o.folderMap {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -123,16 +122,9 @@ func runExportSMTP(ctx context.Context, g *globalOptions, o exportSMTPOptions) e
 	if err != nil {
 		return err
 	}
-	host, _, _ := net.SplitHostPort(addr)
-	cfg, err := to.Config(host)
+	cfg, err := o.conn.tlsConfig(g, addr, to)
 	if err != nil {
-		return &usageError{err}
-	}
-	if to.Mode == tlsopt.None && o.conn.user != "" {
-		g.log.Warn("--tls none: the password crosses the network in clear")
-	}
-	if to.InsecureSkipVerify {
-		g.log.Warn("--insecure-skip-verify: the server's certificate is not checked")
+		return err
 	}
 	rate, _ := smtpexp.ParseRate(o.rate)
 	target := fmt.Sprintf("smtp://%s from %s to %s", addr, o.from, strings.Join(o.to, ","))

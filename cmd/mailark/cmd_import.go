@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -324,13 +325,7 @@ func printImportReport(g *globalOptions, command string, run *archive.Run, d, in
 		printJSON(g.stdout, r)
 		return
 	}
-	for _, p := range run.Problems {
-		kind := "warning"
-		if p.Fatal {
-			kind = "failed"
-		}
-		fmt.Fprintf(g.stderr, "%s: %s: %s\n", kind, p.Where, p.Error)
-	}
+	printProblems(g.stderr, "", run.Problems)
 	total := c.New + c.Linked + c.Existing
 	indexed := fmt.Sprintf("indexed in %.1fs", indexTime.Seconds())
 	if g.noIndex {
@@ -338,6 +333,18 @@ func printImportReport(g *globalOptions, command string, run *archive.Run, d, in
 	}
 	fmt.Fprintf(g.stdout, "%s: %d messages: %d new, %d duplicates linked, %d already archived, %d near-duplicates, %d failed; %s stored in %.1fs, %s\n",
 		command, total, c.New, c.Linked, c.Existing, c.NearDups, c.Failed, humanBytes(c.Bytes), d.Seconds(), indexed)
+}
+
+// printProblems prints a report's problems, one a line, each after
+// prefix: "warning: WHERE: ERROR", or "failed: ..." for a fatal one.
+func printProblems(w io.Writer, prefix string, probs []archive.RunProblem) {
+	for _, p := range probs {
+		kind := "warning"
+		if p.Fatal {
+			kind = "failed"
+		}
+		fmt.Fprintf(w, "%s%s: %s: %s\n", prefix, kind, p.Where, p.Error)
+	}
 }
 
 func humanBytes(n int64) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -107,16 +106,9 @@ func (o importIMAPOptions) imapOptions(ctx context.Context, g *globalOptions) (i
 		return imapimp.Options{}, err
 	}
 	auth, _ := imapimp.ParseAuth(o.auth)
-	host, _, _ := net.SplitHostPort(addr)
-	cfg, err := to.Config(host)
+	cfg, err := o.conn.tlsConfig(g, addr, to)
 	if err != nil {
-		return imapimp.Options{}, &usageError{err}
-	}
-	switch {
-	case to.Mode == tlsopt.None:
-		g.log.Warn("--tls none: the password crosses the network in clear")
-	case to.InsecureSkipVerify:
-		g.log.Warn("--insecure-skip-verify: the server's certificate is not checked")
+		return imapimp.Options{}, err
 	}
 	pw, err := o.conn.password.Read(ctx)
 	if err != nil {

@@ -249,13 +249,7 @@ func printSyncReport(g *globalOptions, results []syncResult) {
 		return
 	}
 	for _, r := range results {
-		for _, p := range r.Problems {
-			kind := "warning"
-			if p.Fatal {
-				kind = "failed"
-			}
-			fmt.Fprintf(g.stderr, "%s: %s: %s: %s\n", r.Account, kind, p.Where, p.Error)
-		}
+		printProblems(g.stderr, r.Account+": ", r.Problems)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "account\tkind\tstatus\tnew\tlinked\tarchived\tfailed\tbytes\tseconds\t")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -55,6 +56,26 @@ func (c *connFlags) resolve(protocol string) (string, tlsopt.Options, error) {
 	}
 	o = tlsopt.Options{Mode: m, CAFile: c.tlsCA, InsecureSkipVerify: c.insecureSkipVerify}
 	return net.JoinHostPort(c.host, port), o, nil
+}
+
+// tlsConfig is the TLS configuration for the server at addr (from
+// resolve), after a warning when the flags weaken it: --tls none sends a
+// password in clear, --insecure-skip-verify accepts any certificate.
+func (c *connFlags) tlsConfig(g *globalOptions, addr string, to tlsopt.Options) (*tls.Config, error) {
+	host, _, _ := net.SplitHostPort(addr)
+	cfg, err := to.Config(host)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	switch {
+	case to.Mode == tlsopt.None:
+		if c.user != "" {
+			g.log.Warn("--tls none: the password crosses the network in clear")
+		}
+	case to.InsecureSkipVerify:
+		g.log.Warn("--insecure-skip-verify: the server's certificate is not checked")
+	}
+	return cfg, nil
 }
 
 // String describes the connection for logs and reports, without secrets.

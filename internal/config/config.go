@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -146,9 +147,12 @@ func (p positions) key(table string, i int, key string) int {
 	return p.at(table, i)
 }
 
+// The regexps are compiled on first use: most commands never read the
+// config, and compiling at start-up cost every command 0.25 ms.
 var (
-	headerRE = regexp.MustCompile(`^\s*\[\[\s*([A-Za-z_]+)\s*\]\]`)
-	keyRE    = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=`)
+	headerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*\[\[\s*([A-Za-z_]+)\s*\]\]`) })
+	keyRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=`) })
+	nameRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`) })
 )
 
 func tableLines(b []byte) positions {
@@ -159,7 +163,7 @@ func tableLines(b []byte) positions {
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
-		if m := headerRE.FindStringSubmatch(line); m != nil {
+		if m := headerRE().FindStringSubmatch(line); m != nil {
 			table, idx = m[1], count[m[1]]
 			count[m[1]]++
 			p[posKey(table, idx, "")] = n
@@ -169,14 +173,12 @@ func tableLines(b []byte) positions {
 			table, idx = strings.Trim(strings.TrimSpace(line), "[] "), 0
 			continue
 		}
-		if m := keyRE.FindStringSubmatch(line); m != nil && idx >= 0 {
+		if m := keyRE().FindStringSubmatch(line); m != nil && idx >= 0 {
 			p[posKey(table, idx, m[1])] = n
 		}
 	}
 	return p
 }
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$`)
 
 func (c *Config) check(path string, lines positions) error {
 	bad := func(table string, i int, key, format string, args ...any) error {
@@ -184,7 +186,7 @@ func (c *Config) check(path string, lines positions) error {
 	}
 	seen := map[string]bool{}
 	for i, a := range c.Accounts {
-		if !nameRE.MatchString(a.Name) {
+		if !nameRE().MatchString(a.Name) {
 			return bad("account", i, "name", "account name %q: want 1-64 characters of A-Z a-z 0-9 . _ @ + -", a.Name)
 		}
 		if seen[a.Name] {
@@ -211,7 +213,7 @@ func (c *Config) check(path string, lines positions) error {
 	}
 	seen = map[string]bool{}
 	for i, t := range c.Targets {
-		if !nameRE.MatchString(t.Name) {
+		if !nameRE().MatchString(t.Name) {
 			return bad("target", i, "name", "target name %q: want 1-64 characters of A-Z a-z 0-9 . _ @ + -", t.Name)
 		}
 		if seen[t.Name] {
