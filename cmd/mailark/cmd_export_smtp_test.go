@@ -108,6 +108,32 @@ func TestExportSMTPCLI(t *testing.T) {
 	if r := runCLI(t, dir, "export", "smtp", "--host", host, "--from", "me@example.org"); r.code != exitUsage {
 		t.Errorf("no --to: exit %d", r.code)
 	}
+
+	// A message a killed run had marked as being sent: the next run says
+	// so, on stderr, and does not send it; --resend-uncertain does.
+	w, err := archive.Open(context.Background(), dir, archive.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marked archive.ID
+	for id := range inbox {
+		marked = id
+		break
+	}
+	sc := archive.ReceiptScope{Target: "smtp://" + ln.Addr().String(), User: "me@example.org", Folder: "d@example.org"}
+	if err := w.MarkSending(context.Background(), archive.Receipt{Target: sc.Target, User: sc.User, Folder: sc.Folder, ID: marked, Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	dArgs := []string{"export", "smtp", "--host", host, "--port", port, "--tls", "none", "--from", "me@example.org", "--to", "d@example.org", "--folder", "INBOX"}
+	r = runCLI(t, dir, dArgs...)
+	if !strings.Contains(r.stderr, "delivery uncertain") || !strings.Contains(r.stderr, "--resend-uncertain") || s.rcpt["d@example.org"] != len(inbox)-1 {
+		t.Errorf("a marked message: exit %d, %d of %d sent, stderr %q", r.code, s.rcpt["d@example.org"], len(inbox), r.stderr)
+	}
+	mustRun(t, dir, append(dArgs, "--resend-uncertain")...)
+	if s.rcpt["d@example.org"] != len(inbox) {
+		t.Errorf("--resend-uncertain: %d of %d sent", s.rcpt["d@example.org"], len(inbox))
+	}
 }
 
 // TestExportSMTPTarget: a [[target]] of mailark.toml gives the connection
