@@ -127,6 +127,10 @@ func openCatalog(ctx context.Context, path string, readOnly bool) (*sql.DB, erro
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("mode", "ro")
+		// Readers look rows up at random (a search's hits): mapped, a page
+		// costs no read call and no copy, a millisecond of a 12 ms search.
+		// SQLite maps at most this much and reads the rest.
+		q.Add("_pragma", "mmap_size(1073741824)")
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")

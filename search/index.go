@@ -40,7 +40,9 @@ type Index struct {
 //	4: dates and sizes as the keyword levels of keys.go; date_key to the
 //	   second; base64url document IDs; merged into one segment after
 //	   large syncs
-const indexVersion = "4"
+//	5: attachment names also indexed as their suffixes after each dot
+//	   (filenameParts); the default mapping disabled
+const indexVersion = "5"
 
 // Internal keys of the index (bleve SetInternal), outside the documents.
 var (

@@ -40,19 +40,32 @@ const (
 var TextFields = []string{FieldSubject, FieldFrom, FieldTo, FieldCc, FieldBody, FieldFilename}
 
 const (
-	textAnalyzer    = "mailark_text" // Bleve's cjk analyzer (unicode words, width fold, lower case, CJK bigrams; no stemming) plus capPositions
-	keywordAnalyzer = "mailark_lower_keyword"
-	docType         = "message"
+	// TextAnalyzer is Bleve's cjk analyzer (unicode words, width fold,
+	// lower case, CJK bigrams; no stemming) plus capPositions. It also
+	// analyses query words for the filename field, whose own analyzer adds
+	// the parts of each name.
+	TextAnalyzer     = "mailark_text"
+	filenameAnalyzer = "mailark_filename" // TextAnalyzer plus filenameParts
+	keywordAnalyzer  = "mailark_lower_keyword"
+	docType          = "message"
 )
 
 // NewMapping returns the index mapping: one static document type, so that
 // nothing unexpected is ever indexed.
 func NewMapping() (mapping.IndexMapping, error) {
 	im := bleve.NewIndexMapping()
-	if err := im.AddCustomAnalyzer(textAnalyzer, map[string]any{
+	textFilters := []string{cjk.WidthName, lowercase.Name, cjk.BigramName, capFilterName}
+	if err := im.AddCustomAnalyzer(TextAnalyzer, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     unicode.Name,
-		"token_filters": []string{cjk.WidthName, lowercase.Name, cjk.BigramName, capFilterName},
+		"token_filters": textFilters,
+	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(filenameAnalyzer, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
+		"token_filters": append(textFilters, partsFilterName),
 	}); err != nil {
 		return nil, err
 	}
@@ -67,7 +80,7 @@ func NewMapping() (mapping.IndexMapping, error) {
 	// what results show.
 	text := func() *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
-		f.Analyzer = textAnalyzer
+		f.Analyzer = TextAnalyzer
 		f.Store = false
 		f.IncludeInAll = false
 		f.DocValues = false
@@ -92,7 +105,9 @@ func NewMapping() (mapping.IndexMapping, error) {
 	add(FieldBcc, text())
 	add(FieldSubject, text())
 	add(FieldBody, text())
-	add(FieldFilename, text())
+	filename := text()
+	filename.Analyzer = filenameAnalyzer
+	add(FieldFilename, filename)
 	for _, n := range []string{FieldFromAddr, FieldToAddr, FieldCcAddr, FieldBccAddr, FieldAttachType} {
 		add(n, exact(true))
 	}
@@ -113,9 +128,12 @@ func NewMapping() (mapping.IndexMapping, error) {
 	b.DocValues = false
 	add(FieldHasAttachment, b)
 
+	// Every document has _type docType. A disabled default mapping keeps
+	// the stored mapping to one copy of the fields: every search parses it
+	// when it opens the index.
 	im.AddDocumentMapping(docType, dm)
-	im.DefaultMapping = dm
-	im.DefaultAnalyzer = textAnalyzer
+	im.DefaultMapping = bleve.NewDocumentDisabledMapping()
+	im.DefaultAnalyzer = TextAnalyzer
 	im.TypeField = "_type"
 	im.StoreDynamic = false
 	im.IndexDynamic = false

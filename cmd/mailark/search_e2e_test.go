@@ -142,6 +142,32 @@ func TestSearchWhileWriting(t *testing.T) {
 	}
 }
 
+// TestSearchNotesUnindexed: messages imported with --no-index are named
+// in a note after the hits (the count is read while the index opens), and
+// --quiet drops the note.
+func TestSearchNotesUnindexed(t *testing.T) {
+	dir := sampleImported(t)
+	eml := filepath.Join(t.TempDir(), "late.eml")
+	msg := "From: a@example.org\r\nSubject: late\r\nMessage-ID: <late@example.org>\r\n\r\nquokka arrives late\r\n"
+	if err := os.WriteFile(eml, []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRun(t, dir, "search", "quokka"); strings.Contains(r.stderr, "not indexed") {
+		t.Errorf("note before any unindexed message: %q", r.stderr)
+	}
+	mustRun(t, dir, "import", "--no-index", "eml", eml)
+	r := mustRun(t, dir, "search", "quokka")
+	if !strings.Contains(r.stderr, "note: 1 messages are not indexed yet") {
+		t.Errorf("no note of the unindexed message: %q", r.stderr)
+	}
+	if strings.Contains(r.stdout, "late") {
+		t.Errorf("an unindexed message was found:\n%s", r.stdout)
+	}
+	if r := mustRun(t, dir, "--quiet", "search", "quokka"); r.stderr != "" {
+		t.Errorf("--quiet search wrote %q", r.stderr)
+	}
+}
+
 // TestSearchCorpusNeedles searches a generated corpus for words the
 // generator planted (in bodies, subjects, attachment names, Chinese text in
 // several charsets) and expects exactly the messages it tagged.

@@ -3,12 +3,10 @@ package query
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/mapping"
 	bq "github.com/blevesearch/bleve/v2/search/query"
@@ -346,16 +344,20 @@ func termQuery(field, v string) bq.Query {
 
 func (c *compiler) exact(field, v string, prefix bool) result {
 	if prefix {
-		q := bq.NewPrefixQuery(v)
-		q.SetField(field)
-		return pos(q)
+		return pos(prefixQuery(field, v))
 	}
 	return pos(termQuery(field, v))
 }
 
 // analyze returns the terms that field's analyzer makes of text.
 func (c *compiler) analyze(field, text string) []string {
-	a := c.m.AnalyzerNamed(c.m.AnalyzerNameForPath(field))
+	name := c.m.AnalyzerNameForPath(field)
+	if field == search.FieldFilename {
+		// The index adds the dot-separated parts of each name; the words
+		// of a query are not split (termOf matches them against parts).
+		name = search.TextAnalyzer
+	}
+	a := c.m.AnalyzerNamed(name)
 	if a == nil {
 		return nil
 	}
@@ -403,18 +405,16 @@ func (c *compiler) text(field string, t Term) result {
 		for _, term := range terms[:len(terms)-1] {
 			qs = append(qs, c.termOf(field, term, filename))
 		}
-		last := terms[len(terms)-1]
-		if filename && componentOK(last) {
-			qs = append(qs, regexpQuery(field, `(.*\.)?`+regexp.QuoteMeta(last)+`.*`))
-		} else {
-			q := bq.NewPrefixQuery(last)
-			q.SetField(field)
-			qs = append(qs, q)
-		}
+		// In file names a part that starts with the prefix is a term
+		// too: the index has the suffix after every dot.
+		qs = append(qs, prefixQuery(field, terms[len(terms)-1]))
 		return pos(conj(qs))
 	case t.Phrase && len(terms) > 1:
 		q := bq.NewMatchPhraseQuery(t.Value)
 		q.SetField(field)
+		if filename {
+			q.Analyzer = search.TextAnalyzer // as analyze: the query's words are not split
+		}
 		return pos(q)
 	case filename:
 		qs := make([]bq.Query, 0, len(terms))
@@ -429,24 +429,20 @@ func (c *compiler) text(field string, t Term) result {
 	return pos(q)
 }
 
-// termOf matches one analysed term; in file names also as a dot-separated
-// part of a term ("pdf" in "report.pdf", "tar" in "x.tar.gz").
+// termOf matches one analysed term; in file names also as a run of
+// dot-separated parts of a term ("pdf" in "report.pdf", "tar" and "tar.gz"
+// in "x.tar.gz"). The index has every suffix after a dot of a file name
+// (search.filenameParts), so such a run is a term itself or the start of
+// one, followed by a dot.
 func (c *compiler) termOf(field, term string, filename bool) bq.Query {
-	if filename && componentOK(term) {
-		return regexpQuery(field, `(.*\.)?`+regexp.QuoteMeta(term)+`(\..*)?`)
+	if !filename {
+		return termQuery(field, term)
 	}
-	return termQuery(field, term)
+	return bq.NewDisjunctionQuery([]bq.Query{termQuery(field, term), prefixQuery(field, term+".")})
 }
 
-// componentOK reports whether term can go into a regexp: valid UTF-8 (the
-// lowercase filter can produce invalid UTF-8 from "İ") and short enough to
-// stay well below the automaton's state limit.
-func componentOK(term string) bool {
-	return utf8.ValidString(term) && len(term) <= 100
-}
-
-func regexpQuery(field, re string) bq.Query {
-	q := bq.NewRegexpQuery(re)
+func prefixQuery(field, prefix string) bq.Query {
+	q := bq.NewPrefixQuery(prefix)
 	q.SetField(field)
 	return q
 }

@@ -378,6 +378,13 @@ var searchTests = []struct {
 	{"filename:tar.gz", "d12"},
 	{"filename:jpg", "d12"},
 	{"filename:photo*", "d12"},
+	{"filename:data.tar", "d12"},
+	{"filename:tar.g*", "d12"},
+	{"filename:ta*", "d12"},
+	{"filename:ar", ""},
+	{"filename:tar.gzip", ""},
+	{"filename:data.gz", ""},
+	{`filename:"tar.gz"`, "d12"},
 	{"mimetype:application/pdf", "d01"},
 	{"mimetype:Image/JPEG", "d12"},
 	{"mimetype:image/*", "d12"},
@@ -590,7 +597,8 @@ func TestCompileShapes(t *testing.T) {
 		}
 	}
 	// A word is a match query with operator AND on each text field but
-	// filename, where each term is a regexp matching dot-separated parts.
+	// filename, where each term must be a name or the start of one up to a
+	// dot: the index has every suffix after a dot of a name.
 	q, err := ParseAndCompile("会议室", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -601,7 +609,8 @@ func TestCompileShapes(t *testing.T) {
 	}
 	for i, f := range search.TextFields {
 		if f == search.FieldFilename {
-			want := `{"conjuncts":[{"regexp":"(.*\\.)?会议(\\..*)?","field":"filename"},{"regexp":"(.*\\.)?议室(\\..*)?","field":"filename"}]}`
+			want := `{"conjuncts":[{"disjuncts":[{"term":"会议","field":"filename"},{"prefix":"会议.","field":"filename"}],"min":0},` +
+				`{"disjuncts":[{"term":"议室","field":"filename"},{"prefix":"议室.","field":"filename"}],"min":0}]}`
 			if got := mustJSON(t, d.Disjuncts[i]); got != want {
 				t.Errorf("filename part: %s, want %s", got, want)
 			}
@@ -674,7 +683,8 @@ func TestCompileHandBuilt(t *testing.T) {
 	}
 }
 
-// TestLongAndOddWords: words that cannot become regexps still search.
+// TestLongAndOddWords: very long words, words the lowercase filter turns
+// into invalid UTF-8 and names of many parts compile and search.
 func TestLongAndOddWords(t *testing.T) {
 	for _, s := range []string{
 		"filename:" + strings.Repeat("x", 300),
