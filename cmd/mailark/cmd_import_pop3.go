@@ -94,7 +94,7 @@ func (o *pop3Options) pop3Config(ctx context.Context, g *globalOptions) (pop3imp
 	if o.timeout <= 0 {
 		return pop3imp.Config{}, &usageError{errors.New("--timeout must be positive")}
 	}
-	tlsCfg, err := topts.Config(o.conn.host)
+	tlsCfg, err := o.conn.tlsConfig(g, addr, topts)
 	if err != nil {
 		return pop3imp.Config{}, err
 	}
@@ -108,7 +108,6 @@ func (o *pop3Options) pop3Config(ctx context.Context, g *globalOptions) (pop3imp
 		sec = pop3imp.ImplicitTLS
 	case tlsopt.None:
 		sec = pop3imp.Plain
-		g.log.Warn("--tls none: the connection is not encrypted")
 	}
 	cfg := pop3imp.Config{
 		Addr: addr, Host: o.conn.host, User: o.conn.user, Password: password,

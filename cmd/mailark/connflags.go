@@ -22,6 +22,7 @@ type connFlags struct {
 	tlsCA                     string
 	insecureSkipVerify        bool
 	password                  secret.Source
+	protocol                  string // set by resolve
 }
 
 func (c *connFlags) addFlags(cmd *cobra.Command, defaultMode tlsopt.Mode) {
@@ -40,6 +41,7 @@ func (c *connFlags) addFlags(cmd *cobra.Command, defaultMode tlsopt.Mode) {
 // resolve checks the flags and returns host:port and the TLS options.
 func (c *connFlags) resolve(protocol string) (string, tlsopt.Options, error) {
 	var o tlsopt.Options
+	c.protocol = protocol
 	if c.host == "" {
 		return "", o, &usageError{errors.New("--host is required")}
 	}
@@ -69,7 +71,12 @@ func (c *connFlags) tlsConfig(g *globalOptions, addr string, to tlsopt.Options) 
 	}
 	switch {
 	case to.Mode == tlsopt.None:
-		if c.user != "" {
+		switch {
+		case c.user == "":
+		case c.protocol == "pop3":
+			// APOP (RFC 1939) sends a digest, but few servers offer it.
+			g.log.Warn("--tls none: the password crosses the network in clear unless the server offers APOP")
+		default:
 			g.log.Warn("--tls none: the password crosses the network in clear")
 		}
 	case to.InsecureSkipVerify:
