@@ -40,5 +40,8 @@
 // A -ERR answer is an *Error with its RFC 2449/3206 response code ([AUTH],
 // [IN-USE], [SYS/TEMP], ...): the session goes on. An answer that is not
 // POP3 is a *ProtocolError, and a broken connection an I/O error: the
-// session is then dead (Client.Err), and the importer reconnects.
+// session is then dead (Client.Err), and the importer reconnects. The
+// importer also starts a new session, after a pause, when the greeting,
+// the login or LIST is answered with [IN-USE] or [SYS/TEMP]; other -ERR
+// answers to them end the run.
 package pop3

@@ -218,7 +218,13 @@ func (im *importer) session(ctx context.Context) (progressed bool, err error) {
 	msgs, hasUIDL, err := c.Messages(ctx)
 	if err != nil {
 		var pe *ProtocolError
-		if !errors.As(err, &pe) || c.Err() != nil {
+		var e *Error
+		switch {
+		case errors.As(err, &e) && e.Temporary() && e.Code != CodeLoginDelay:
+			// -ERR [SYS/TEMP] or [IN-USE] to LIST: worth another session
+			// after a pause, like the same answer at login.
+			return false, &sessionLost{fmt.Errorf("listing messages: %w", err)}
+		case !errors.As(err, &pe) || c.Err() != nil:
 			return false, im.lost(c, fmt.Errorf("listing messages: %w", err))
 		}
 		// A line of LIST or UIDL was garbage: go on with the others.
