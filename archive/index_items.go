@@ -424,22 +424,13 @@ func (a *Archive) Summaries(ctx context.Context, ids []ID) (map[ID]*Summary, err
 
 // folderNames maps folder row IDs to "account/folder".
 func (a *Archive) folderNames(ctx context.Context) (map[int64]string, error) {
-	rows, err := a.rdb.QueryContext(ctx, `SELECT id, account || '/' || name FROM folders`)
+	fs, err := a.Folders(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("looking up folders: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	names := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, fmt.Errorf("looking up folders: %w", err)
-		}
-		names[id] = name
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("looking up folders: %w", err)
+	names := make(map[int64]string, len(fs))
+	for _, f := range fs {
+		names[f.ID] = f.Account + "/" + f.Name
 	}
 	return names, nil
 }

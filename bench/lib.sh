@@ -219,6 +219,18 @@ jsonval() { { grep -m1 -o "\"$2\": *[0-9.]*" "$1" 2>/dev/null || true; } | sed '
 # now_ns: wall clock in nanoseconds.
 now_ns() { date +%s%N; }
 
+# ms COMMAND...: wall milliseconds of one run, output discarded.
+ms() {
+	local a b
+	a=$(now_ns)
+	"$@" >/dev/null 2>&1 || true
+	b=$(now_ns)
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
+}
+
+# pct P FILE: the P-th percentile of the numbers in FILE.
+pct() { sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((NR - 1) * p / 100 + 0.5) + 1; print v[i] }'; }
+
 # secs T0 T1: seconds between two now_ns values, 2 decimals.
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
 

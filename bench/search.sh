@@ -45,18 +45,6 @@ corpus "$N" "$SEED" 0
 SRC=$CORPUS/maildir
 MAIL_BYTES=$(du -sb --apparent-size "$SRC" | cut -f1)
 
-# ms COMMAND...: wall milliseconds of one run, output discarded.
-ms() {
-	local a b
-	a=$(now_ns)
-	"$@" >/dev/null 2>&1 || true
-	b=$(now_ns)
-	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
-}
-
-# pct P FILE: the P-th percentile of the numbers in FILE.
-pct() { sort -n "$2" | awk -v p="$1" '{ v[NR] = $1 } END { i = int((NR - 1) * p / 100 + 0.5) + 1; print v[i] }'; }
-
 rows=()
 row() { rows+=("$(printf '| %s | %s | %s | %s | %s |' "$@")"); }
 

@@ -38,24 +38,24 @@ done
 [[ ${#pos[@]} -ge 1 && ${#pos[@]} -le 2 && $RUNS =~ ^[1-9][0-9]*$ ]] || { usage >&2; exit 2; }
 ARCH=${pos[0]}
 QUERY=${pos[1]:-quokka}
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TMP=$(mktemp -d)
+# shellcheck disable=SC2034 # read by machine_line (lib.sh)
+WORK=$TMP
 trap 'chmod -R u+w "$TMP" 2>/dev/null; rm -rf "$TMP"' EXIT
 
-# median COMMAND...: median wall milliseconds of RUNS runs, output discarded.
+# median COMMAND...: median wall milliseconds of RUNS runs after 5
+# warm-ups, output discarded.
 median() {
-	local i a b
+	local i
 	for ((i = 0; i < 5; i++)); do "$@" >/dev/null 2>&1 || true; done
-	for ((i = 0; i < RUNS; i++)); do
-		a=$(date +%s%N)
-		"$@" >/dev/null 2>&1 || true
-		b=$(date +%s%N)
-		echo $(((b - a) / 1000))
-	done | sort -n | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'
+	: >"$TMP/times"
+	for ((i = 0; i < RUNS; i++)); do ms "$@" >>"$TMP/times"; done
+	pct 50 "$TMP/times"
 }
 
 cd "$REPO"
-echo "building" >&2
+log "building"
 mkdir -p "$TMP/empty"
 printf 'package main\n\nfunc main() {}\n' >"$TMP/empty/main.go"
 (cd "$TMP/empty" && go mod init empty >/dev/null 2>&1 && go build -o "$TMP/empty.bin" .)
@@ -108,7 +108,7 @@ go build -modfile="$TMP/go.mod" -o "$TMP/mailark-lazy" ./cmd/mailark
 
 rows=()
 row() { rows+=("$(printf '| %s | %s ms |' "$1" "$2")"); }
-echo "timing ($RUNS runs each)" >&2
+log "timing ($RUNS runs each)"
 row "empty Go program" "$(median "$TMP/empty.bin")"
 row "mailark --help" "$(median "$TMP/mailark" --help)"
 row "mailark --help, Bleve without eager automata" "$(median "$TMP/mailark-lazy" --help)"
@@ -117,5 +117,6 @@ row "mailark search --limit 50 $QUERY, Bleve without eager automata" "$(median "
 if [[ -n ${MU_HOME:-} ]] && command -v mu >/dev/null; then
 	row "mu find --fields=l --maxnum=50 $QUERY" "$(median mu find --muhome="$MU_HOME" --fields=l --maxnum=50 "$QUERY")"
 fi
+machine_line
 printf '| what | median |\n|---|---:|\n'
 printf '%s\n' "${rows[@]}"

@@ -72,30 +72,14 @@ func Dir(archiveDir string) string { return filepath.Join(archiveDir, "index") }
 // caller must hold the archive lock (an *archive.Archive opened for
 // writing).
 func Open(dir string) (*Index, error) {
-	idx, err := bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"})
-	if err == nil {
-		v, verr := idx.GetInternal(keyVersion)
-		if verr == nil && string(v) != indexVersion {
-			if err := idx.Close(); err != nil {
-				return nil, fmt.Errorf("closing old search index %s: %w", dir, err)
-			}
-			if err := Remove(dir); err != nil {
-				return nil, err
-			}
-			err = bleve.ErrorIndexPathDoesNotExist
-		} else if verr != nil {
-			idx.Close()
-			return nil, fmt.Errorf("reading search index version: %w", verr)
-		}
-	}
-	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
+	idx, err := bleve.OpenUsing(dir, writerConfig)
+	switch {
+	case errors.Is(err, bleve.ErrorIndexPathDoesNotExist):
 		return create(dir)
-	}
-	if err != nil && strings.Contains(err.Error(), "timeout") {
+	case isLockTimeout(err):
 		// A reader holds it: never a reason to throw it away.
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)
-	}
-	if err != nil {
+	case err != nil:
 		// Unreadable (e.g. left half made by an older mailark that was
 		// killed while creating it): the index is derived from the
 		// archive, so it is rebuilt rather than failing every import.
@@ -109,12 +93,36 @@ func Open(dir string) (*Index, error) {
 		ix.replaced = fmt.Errorf("opening search index %s: %w", dir, err)
 		return ix, nil
 	}
+	v, err := idx.GetInternal(keyVersion)
+	if err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("reading search index version: %w", err)
+	}
+	if string(v) != indexVersion {
+		if err := idx.Close(); err != nil {
+			return nil, fmt.Errorf("closing old search index %s: %w", dir, err)
+		}
+		if err := Remove(dir); err != nil {
+			return nil, err
+		}
+		return create(dir)
+	}
 	fresh, err := idx.GetInternal(keyFresh)
 	if err != nil {
 		idx.Close()
 		return nil, fmt.Errorf("reading search index state: %w", err)
 	}
 	return &Index{idx: idx, path: dir, created: fresh != nil}, nil
+}
+
+// writerConfig is Bleve's runtime config for a writer: give up on the
+// lock after 2 s rather than wait for a reader forever.
+var writerConfig = map[string]any{"bolt_timeout": "2s"}
+
+// isLockTimeout reports whether opening failed because another process
+// holds the index (Bleve's bolt store gives up with a timeout error).
+func isLockTimeout(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "timeout")
 }
 
 // create makes a new, empty index of the current version. It is built
@@ -145,7 +153,7 @@ func create(dir string) (*Index, error) {
 	if err := os.Rename(tmp, dir); err != nil {
 		return nil, fmt.Errorf("creating search index %s: %w", dir, err)
 	}
-	if idx, err = bleve.OpenUsing(dir, map[string]any{"bolt_timeout": "2s"}); err != nil {
+	if idx, err = bleve.OpenUsing(dir, writerConfig); err != nil {
 		return nil, fmt.Errorf("opening new search index %s: %w", dir, err)
 	}
 	return &Index{idx: idx, path: dir, created: true}, nil
@@ -164,7 +172,7 @@ func OpenReadOnly(dir string) (*Index, error) {
 	}
 	idx, err := bleve.OpenUsing(dir, map[string]any{"read_only": true, "bolt_timeout": "1s"})
 	if err != nil {
-		if strings.Contains(err.Error(), "timeout") {
+		if isLockTimeout(err) {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("opening search index %s: %w", dir, err)

@@ -33,8 +33,9 @@ const ordered = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxy
 // accepts (2^53) and every second within 285 million years of 1970.
 const valueWidth = 9
 
-func appendOrdered(dst []byte, v uint64) []byte {
-	for i := valueWidth - 1; i >= 0; i-- {
+// appendOrdered appends the low 6*width bits of v in width characters.
+func appendOrdered(dst []byte, v uint64, width int) []byte {
+	for i := width - 1; i >= 0; i-- {
 		dst = append(dst, ordered[(v>>(6*uint(i)))&63])
 	}
 	return dst
@@ -56,12 +57,8 @@ func dateValue(t time.Time) uint64 {
 // sort the same way in every search (a tie there only makes their order
 // arbitrary).
 func DateKey(t time.Time, id archive.ID) string {
-	b := appendOrdered(make([]byte, 0, valueWidth+4), dateValue(t))
-	v := uint64(id[0])<<16 | uint64(id[1])<<8 | uint64(id[2])
-	for i := 3; i >= 0; i-- {
-		b = append(b, ordered[(v>>(6*uint(i)))&63])
-	}
-	return string(b)
+	b := appendOrdered(make([]byte, 0, valueWidth+4), dateValue(t), valueWidth)
+	return string(appendOrdered(b, uint64(id[0])<<16|uint64(id[1])<<8|uint64(id[2]), 4))
 }
 
 // DateTerms are the values of the date field for a message of date t.
@@ -79,7 +76,7 @@ func levelTerms(v uint64, from int) []string {
 }
 
 func levelTerm(level int, bucket uint64) string {
-	return string(appendOrdered([]byte{byte('0' + level)}, bucket))
+	return string(appendOrdered([]byte{byte('0' + level)}, bucket, valueWidth))
 }
 
 // levelRange is an inclusive range of buckets of one level.
@@ -142,10 +139,10 @@ func DateRangeQuery(start, end time.Time) bq.Query {
 		}
 		// Level 0 is the date_key: the keys of seconds lo..hi all sort
 		// between the bare second lo and the bare second hi+1.
-		from := string(appendOrdered(nil, r.lo))
+		from := string(appendOrdered(nil, r.lo, valueWidth))
 		var to string
 		if r.hi < maxValue {
-			to = string(appendOrdered(nil, r.hi+1))
+			to = string(appendOrdered(nil, r.hi+1, valueWidth))
 		}
 		incl, excl := true, false
 		q := bq.NewTermRangeInclusiveQuery(from, to, &incl, &excl)

@@ -107,11 +107,7 @@ func (s *selectFlags) resolve(ctx context.Context, g *globalOptions, a *archive.
 		}
 		var ix *search.Index
 		if a.ReadOnly() {
-			ix, err = search.OpenReadOnly(search.Dir(a.Dir()))
-			if errors.Is(err, search.ErrBusy) {
-				return nil, &exitError{code: exitLocked, err: err}
-			}
-			if err != nil {
+			if ix, err = openIndexReadOnly(a.Dir()); err != nil {
 				return nil, err
 			}
 			if n, err := a.UnindexedCount(ctx); err == nil && n > 0 {
@@ -129,19 +125,15 @@ func (s *selectFlags) resolve(ctx context.Context, g *globalOptions, a *archive.
 			}
 		}
 		defer ix.Close()
-		_, total, err := ix.Search(ctx, q, 0, search.SortDateAsc)
+		set, err := ix.IDs(ctx, q) // a set: no scores, no sort
 		if err != nil {
 			return nil, &usageError{err}
 		}
-		hits, _, err := ix.Search(ctx, q, int(total), search.SortDateAsc)
-		if err != nil {
-			return nil, &usageError{err}
+		opts.Only = make(archive.IDSet, len(set))
+		for id := range set {
+			opts.Only[id] = struct{}{}
 		}
-		opts.Only = make(archive.IDSet, len(hits))
-		for _, h := range hits {
-			opts.Only[h.ID] = struct{}{}
-		}
-		g.log.Info("query selected messages", "query", s.query, "messages", len(hits))
+		g.log.Info("query selected messages", "query", s.query, "messages", len(set))
 	}
 	return a.Select(ctx, opts)
 }

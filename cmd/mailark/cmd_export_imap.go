@@ -140,7 +140,7 @@ func runExportIMAP(ctx context.Context, g *globalOptions, o exportIMAPOptions) e
 	if err != nil {
 		return err
 	}
-	cfg, err := o.conn.tlsConfig(g, addr, to)
+	cfg, err := o.conn.tlsConfig(g, "imap", to)
 	if err != nil {
 		return err
 	}

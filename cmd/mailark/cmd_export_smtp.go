@@ -122,7 +122,7 @@ func runExportSMTP(ctx context.Context, g *globalOptions, o exportSMTPOptions) e
 	if err != nil {
 		return err
 	}
-	cfg, err := o.conn.tlsConfig(g, addr, to)
+	cfg, err := o.conn.tlsConfig(g, "smtp", to)
 	if err != nil {
 		return err
 	}

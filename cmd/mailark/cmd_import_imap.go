@@ -106,7 +106,7 @@ func (o importIMAPOptions) imapOptions(ctx context.Context, g *globalOptions) (i
 		return imapimp.Options{}, err
 	}
 	auth, _ := imapimp.ParseAuth(o.auth)
-	cfg, err := o.conn.tlsConfig(g, addr, to)
+	cfg, err := o.conn.tlsConfig(g, "imap", to)
 	if err != nil {
 		return imapimp.Options{}, err
 	}

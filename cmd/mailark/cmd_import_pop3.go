@@ -94,7 +94,7 @@ func (o *pop3Options) pop3Config(ctx context.Context, g *globalOptions) (pop3imp
 	if o.timeout <= 0 {
 		return pop3imp.Config{}, &usageError{errors.New("--timeout must be positive")}
 	}
-	tlsCfg, err := o.conn.tlsConfig(g, addr, topts)
+	tlsCfg, err := o.conn.tlsConfig(g, "pop3", topts)
 	if err != nil {
 		return pop3imp.Config{}, err
 	}

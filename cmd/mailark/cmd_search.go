@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -39,7 +38,8 @@ Flags come before the query; a query that starts with -term needs "--"
 first: mailark search -- -folder:Spam invoice.
 
 Each hit prints the date, sender, subject, folders and a short ID for
-'mailark show', newest first; a count of matches follows on stderr. For a
+'mailark show', newest first unless --sort says otherwise; a count of
+matches follows on stderr. For a
 page of a phrase search only the newest candidates are checked for the
 phrase, so the count may be an upper bound ("50 of at most 53975
 matches"); a --limit above it gives the exact count. Search only reads;
@@ -135,12 +135,12 @@ func openForSearch(ctx context.Context, g *globalOptions) (*archive.Archive, *se
 	}
 	ch := make(chan opened, 1)
 	go func() {
-		ix, err := search.OpenReadOnly(search.Dir(g.archiveDir))
+		ix, err := openIndexReadOnly(g.archiveDir)
 		ch <- opened{ix, err}
 	}()
 	a, err := openArchiveReadOnly(ctx, g)
 	var unindexed int64
-	if err == nil && !g.quiet {
+	if err == nil && !g.quiet && !g.json { // the note is printed after the table only
 		unindexed, _ = a.UnindexedCount(ctx) // only for the note; the search goes on without it
 	}
 	o := <-ch
@@ -152,9 +152,6 @@ func openForSearch(ctx context.Context, g *globalOptions) (*archive.Archive, *se
 		return nil, nil, 0, err
 	case o.err != nil:
 		a.Close()
-		if errors.Is(o.err, search.ErrBusy) {
-			return nil, nil, 0, &exitError{code: exitLocked, err: o.err}
-		}
 		return nil, nil, 0, o.err
 	}
 	return a, o.ix, unindexed, nil

@@ -22,7 +22,6 @@ type connFlags struct {
 	tlsCA                     string
 	insecureSkipVerify        bool
 	password                  secret.Source
-	protocol                  string // set by resolve
 }
 
 func (c *connFlags) addFlags(cmd *cobra.Command, defaultMode tlsopt.Mode) {
@@ -41,7 +40,6 @@ func (c *connFlags) addFlags(cmd *cobra.Command, defaultMode tlsopt.Mode) {
 // resolve checks the flags and returns host:port and the TLS options.
 func (c *connFlags) resolve(protocol string) (string, tlsopt.Options, error) {
 	var o tlsopt.Options
-	c.protocol = protocol
 	if c.host == "" {
 		return "", o, &usageError{errors.New("--host is required")}
 	}
@@ -60,12 +58,12 @@ func (c *connFlags) resolve(protocol string) (string, tlsopt.Options, error) {
 	return net.JoinHostPort(c.host, port), o, nil
 }
 
-// tlsConfig is the TLS configuration for the server at addr (from
-// resolve), after a warning when the flags weaken it: --tls none sends a
-// password in clear, --insecure-skip-verify accepts any certificate.
-func (c *connFlags) tlsConfig(g *globalOptions, addr string, to tlsopt.Options) (*tls.Config, error) {
-	host, _, _ := net.SplitHostPort(addr)
-	cfg, err := to.Config(host)
+// tlsConfig is the TLS configuration for the server of --host (to comes
+// from resolve), after a warning when the flags weaken it: --tls none
+// sends a password in clear, --insecure-skip-verify accepts any
+// certificate.
+func (c *connFlags) tlsConfig(g *globalOptions, protocol string, to tlsopt.Options) (*tls.Config, error) {
+	cfg, err := to.Config(c.host)
 	if err != nil {
 		return nil, &usageError{err}
 	}
@@ -73,7 +71,7 @@ func (c *connFlags) tlsConfig(g *globalOptions, addr string, to tlsopt.Options) 
 	case to.Mode == tlsopt.None:
 		switch {
 		case c.user == "":
-		case c.protocol == "pop3":
+		case protocol == "pop3":
 			// APOP (RFC 1939) sends a digest, but few servers offer it.
 			g.log.Warn("--tls none: the password crosses the network in clear unless the server offers APOP")
 		default:

@@ -25,12 +25,14 @@ import (
 // their delays (default: the clock; logged so a run can be repeated), and
 // MAILARK_MATRIX_OUT a file to append one TSV line per command to:
 //
-//	crash <command> <runs> <faults injected> <lost> <duplicated> <crashes> <hangs>
+//	crash <command> <runs> <faults injected> <lost> <duplicated> <crashes> <hangs> <uncertain>
 //
 // runs counts the kill moments tried; a kill that lands after the process
 // exited on its own is a run without a fault. A crash is a run that exits
 // with another status than the uninterrupted run, panics or dies of a
-// signal we did not send; a hang is a run that outlives its timeout.
+// signal we did not send; a hang is a run that outlives its timeout;
+// uncertain counts messages the rerun reported as of uncertain delivery
+// and left out by design (export smtp), which are not counted as lost.
 
 // crashRun is one fresh instance of a command: its archive, arguments and
 // the views of its state the matrix needs.

@@ -63,6 +63,16 @@ func absPath(p string) string {
 // openIndex opens the search index for writing (see search.Open) and
 // warns when it had to replace an unreadable one: everything is then
 // indexed again.
+// openIndexReadOnly opens the index of the archive in archiveDir for a
+// reader; a writer holding it is exit status 4, as for the archive.
+func openIndexReadOnly(archiveDir string) (*search.Index, error) {
+	ix, err := search.OpenReadOnly(search.Dir(archiveDir))
+	if errors.Is(err, search.ErrBusy) {
+		return nil, &exitError{code: exitLocked, err: err}
+	}
+	return ix, err
+}
+
 func openIndex(g *globalOptions, dir string) (*search.Index, error) {
 	ix, err := search.Open(dir)
 	if err == nil && ix.Replaced() != nil {

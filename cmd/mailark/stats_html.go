@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailark/mailark/archive"
@@ -55,10 +56,13 @@ func columnsChart(title string, counts []archive.Count) chart {
 	return c
 }
 
-var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"dec": func(n int) int { return n - 1 },
-	"add": func(a, b float64) float64 { return a + b },
-}).Parse(`<!DOCTYPE html>
+// reportTmpl is parsed on first use: only stats --html needs it, and
+// every other command would pay for the parse at start-up.
+var reportTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"dec": func(n int) int { return n - 1 },
+		"add": func(a, b float64) float64 { return a + b },
+	}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>mailark archive report</title>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 800px; color: #222; }
@@ -96,6 +100,7 @@ svg text { font-size: 11px; fill: #333; } rect.bar { fill: #3b7dd8; }
 {{end}}
 </body></html>
 `))
+})
 
 // writeHTMLReport writes the self-contained statistics report.
 func writeHTMLReport(w io.Writer, dir string, s *archive.Stats, o *archive.Overview) error {
@@ -118,7 +123,7 @@ func writeHTMLReport(w io.Writer, dir string, s *archive.Stats, o *archive.Overv
 			charts[i].Bars[j].Label = clip(strings.TrimSpace(charts[i].Bars[j].Label), 34)
 		}
 	}
-	return reportTmpl.Execute(w, map[string]any{
+	return reportTmpl().Execute(w, map[string]any{
 		"Dir": dir, "When": time.Now().UTC().Format("2006-01-02 15:04 UTC"), "S": s,
 		"Received": humanBytes(s.BytesReceived), "Stored": humanBytes(s.BytesStored), "Saved": humanBytes(s.Saved()),
 		"Charts": charts,

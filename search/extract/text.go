@@ -5,10 +5,11 @@ import (
 	"unicode/utf8"
 )
 
-// textBuf collects extracted text up to a byte limit. Writes past the
-// limit are dropped at a rune boundary and mark the buffer truncated. A
-// discarding textBuf accepts and drops everything (text of an alternative
-// that was not chosen).
+// textBuf collects extracted text up to a byte limit and, when maxWords
+// is set, a word limit. Writes past the byte limit are dropped at a rune
+// boundary, past the word limit at a word boundary; either marks the
+// buffer truncated. A discarding textBuf accepts and drops everything
+// (text of an alternative that was not chosen).
 type textBuf struct {
 	b         []byte
 	max       int

@@ -97,8 +97,6 @@ type compiler struct {
 	loc *time.Location
 }
 
-// node compiles n. account is the account that folder: terms refer to
-// (from an account: term AND-ed with them), or "".
 // nodes compiles each of ns.
 func (c *compiler) nodes(ns []Node, account string) ([]result, error) {
 	rs := make([]result, 0, len(ns))
@@ -112,6 +110,8 @@ func (c *compiler) nodes(ns []Node, account string) ([]result, error) {
 	return rs, nil
 }
 
+// node compiles n. account is the account that folder: terms refer to
+// (from an account: term AND-ed with them), or "".
 func (c *compiler) node(n Node, account string) (result, error) {
 	switch n := n.(type) {
 	case All:
