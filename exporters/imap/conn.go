@@ -25,8 +25,7 @@ var errNoStartTLS = imapdial.ErrNoStartTLS
 // session is one logged-in connection.
 type session struct {
 	c     *imapclient.Client
-	raw   net.Conn
-	watch *watchConn  // over raw: the idle watchdog
+	watch *watchConn  // over the raw connection: the idle watchdog
 	stop  func() bool // ends the context watch
 }
 
@@ -50,7 +49,7 @@ func dial(ctx context.Context, o *Options) (*session, error) {
 		}
 		return nil, err
 	}
-	return &session{c: c, raw: raw, watch: wc, stop: stop}, nil
+	return &session{c: c, watch: wc, stop: stop}, nil
 }
 
 func open(ctx context.Context, o *Options, raw net.Conn) (*imapclient.Client, error) {
@@ -142,7 +141,7 @@ func (s *session) abort() {
 		return
 	}
 	s.c.Close()
-	s.raw.Close()
+	s.watch.Conn.Close()
 	s.stop()
 }
 

@@ -87,10 +87,9 @@ func newPlan(ctx context.Context, s *session, store exporters.ReceiptStore, sel 
 		src := f.Account + "/" + f.Name
 		mbox, err := p.namer.Mailbox(f.Account, f.Name)
 		if err != nil {
-			t := &target{mailbox: src, err: err, rep: rep.Folder(src)}
-			t.rep.Note = err.Error()
+			t := &target{mailbox: src, rep: rep.Folder(src)}
 			rep.AddSource(t.rep, src, f.Messages, f.CRLFBytes)
-			rep.Problem("imap:"+src, fmt.Sprintf("%d messages not exported: %v", f.Messages, err), true)
+			p.unusable(t, f.Messages, err)
 			p.bySource[[2]string{f.Account, f.Name}] = t
 			p.targets = append(p.targets, t)
 			continue
@@ -123,6 +122,14 @@ func newPlan(ctx context.Context, s *session, store exporters.ReceiptStore, sel 
 		}
 	}
 	return p, nil
+}
+
+// unusable fails target t, whose n messages cannot be exported because
+// of err.
+func (p *plan) unusable(t *target, n int64, err error) {
+	t.err = err
+	t.rep.Note = err.Error()
+	p.rep.Problem("imap:"+t.mailbox, fmt.Sprintf("%d messages not exported: %v", n, err), true)
 }
 
 // mailboxKey compares mailbox names: INBOX in any case is INBOX.
@@ -177,9 +184,7 @@ func (p *plan) reconcile(ctx context.Context, s *session, j *exporters.Journal) 
 		if errors.Is(err, errUnchecked) {
 			// Its messages may be there without receipts (a run killed
 			// after APPEND): fail them rather than risk a second copy.
-			t.err = err
-			t.rep.Note = t.err.Error()
-			p.rep.Problem("imap:"+t.mailbox, fmt.Sprintf("%d messages not exported: %v", len(ws), t.err), true)
+			p.unusable(t, int64(len(ws)), err)
 			continue
 		}
 		if err != nil {
@@ -220,9 +225,7 @@ func (p *plan) create(s *session) {
 		err := s.c.Create(t.mailbox, nil).Wait()
 		var ie *imap.Error
 		if err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
-			t.err = fmt.Errorf("creating folder %s: %w", t.mailbox, err)
-			t.rep.Note = t.err.Error()
-			p.rep.Problem("imap:"+t.mailbox, fmt.Sprintf("%d messages not exported: %v", t.rep.Selected.Messages, t.err), true)
+			p.unusable(t, t.rep.Selected.Messages, fmt.Errorf("creating folder %s: %w", t.mailbox, err))
 			continue
 		}
 		t.exists = true

@@ -63,10 +63,10 @@ func locate(s *session, mailbox string, ws []wanted, listed bool) (map[archive.I
 	sel, err := s.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
 		var ie *imap.Error
-		if errors.As(err, &ie) && (!listed || ie.Code == imap.ResponseCodeNonExistent) {
-			return out, nil // no such mailbox, or not selectable: nothing there
-		}
-		if ie != nil {
+		if errors.As(err, &ie) {
+			if !listed || ie.Code == imap.ResponseCodeNonExistent {
+				return out, nil // no such mailbox, or not selectable: nothing there
+			}
 			return nil, fmt.Errorf("%w: EXAMINE %s refused: %w", errUnchecked, mailbox, err)
 		}
 		return nil, fmt.Errorf("examining %s: %w", mailbox, err)

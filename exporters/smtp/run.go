@@ -57,6 +57,7 @@ func Run(ctx context.Context, store exporters.ReceiptStore, sel *archive.Selecti
 	msgs, _, crlf := sel.Totals()
 	o.Progress.AddTotal(msgs, crlf)
 	s := &sender{o: &o, rep: rep, scope: scope, store: store, j: exporters.NewJournal(store, 1, 0, o.Run)}
+	s.mark, _ = store.(sendingStore)
 	defer s.close()
 	for _, f := range sel.Folders() {
 		src := f.Account + "/" + f.Name
@@ -120,6 +121,7 @@ type sender struct {
 	rep   *exporters.Report
 	scope archive.ReceiptScope
 	store exporters.ReceiptStore
+	mark  sendingStore // store, when it can mark messages being sent; else nil
 	j     *exporters.Journal
 	c     *smtp.Client
 	stop  func() bool
@@ -156,7 +158,8 @@ func (s *sender) deliver(ctx context.Context, e *archive.SelectedEntry) error {
 		}
 		err := s.transaction(ctx, body, e.ID)
 		if err == nil {
-			r := archive.Receipt{Target: s.scope.Target, User: s.scope.User, Folder: s.scope.Folder, ID: e.ID, Size: body.Size, How: archive.ReceiptSent}
+			r := s.receipt(e.ID, body.Size)
+			r.How = archive.ReceiptSent
 			if err := s.j.Add(context.WithoutCancel(ctx), r); err != nil {
 				return fatal(err)
 			}
@@ -170,10 +173,12 @@ func (s *sender) deliver(ctx context.Context, e *archive.SelectedEntry) error {
 		}
 		var se *smtp.SMTPError
 		switch {
-		case errors.Is(err, errFatal):
-			s.drop() // without the end of DATA: nothing was delivered
-			return err
-		case errors.Is(err, ErrUncertain):
+		case errors.Is(err, errFatal), errors.Is(err, ErrUncertain):
+			// The store failed to mark the message before the final dot
+			// or to drop the mark after it (errFatal: the run ends), or
+			// the dot went out without an answer (ErrUncertain: reported,
+			// not retried, as that could deliver it twice). Either way the
+			// connection is dropped.
 			s.drop()
 			return err
 		case errors.As(err, &se) && !se.Temporary():
@@ -278,10 +283,10 @@ func (s *sender) transaction(ctx context.Context, b *exporters.Body, id archive.
 	if werr != nil {
 		return werr // not complete: the server cannot have accepted it
 	}
-	ms, canMark := s.store.(sendingStore)
-	rc := archive.Receipt{Target: s.scope.Target, User: s.scope.User, Folder: s.scope.Folder, ID: id, Size: b.Size, Run: s.o.Run}
-	if canMark {
-		if err := ms.MarkSending(context.WithoutCancel(ctx), rc); err != nil {
+	if s.mark != nil {
+		rc := s.receipt(id, b.Size)
+		rc.Run = s.o.Run
+		if err := s.mark.MarkSending(context.WithoutCancel(ctx), rc); err != nil {
 			return fatal(err) // no final dot: nothing is delivered
 		}
 	}
@@ -292,7 +297,7 @@ func (s *sender) transaction(ctx context.Context, b *exporters.Body, id archive.
 		}
 		// An interrupted run keeps the mark, as a killed one does: its
 		// dot most likely went out before the connection was closed.
-		if canMark && (se != nil || ctx.Err() == nil) {
+		if s.mark != nil && (se != nil || ctx.Err() == nil) {
 			if derr := s.store.DropReceipts(context.WithoutCancel(ctx), s.scope, []archive.ID{id}); derr != nil {
 				return fatal(derr)
 			}
@@ -300,6 +305,11 @@ func (s *sender) transaction(ctx context.Context, b *exporters.Body, id archive.
 		return err
 	}
 	return nil
+}
+
+// receipt is the receipt of message id of size bytes in this run's scope.
+func (s *sender) receipt(id archive.ID, size int64) archive.Receipt {
+	return archive.Receipt{Target: s.scope.Target, User: s.scope.User, Folder: s.scope.Folder, ID: id, Size: size}
 }
 
 // connect dials, secures, greets and logs in.

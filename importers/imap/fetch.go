@@ -221,7 +221,7 @@ type received struct {
 	date    time.Time
 	sp      *archive.Spooled
 	err     error // the message cannot be archived (NIL or empty body)
-	nilBody bool  // BODY[] was NIL
+	nilBody bool  // BODY[] was NIL (even if a later BODY[] set another err)
 	items   int   // of the five requested
 }
 
@@ -264,11 +264,7 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 	// Dovecot sends NIL): fetched again alone, after the server has told
 	// this session, it is either there or not returned at all (gone).
 	var again []uint32
-	defer func() {
-		for _, u := range again {
-			r.q.push(&job{kind: jobFetch, f: f, uids: []uint32{u}, single: true})
-		}
-	}()
+	defer func() { r.fetchEach(f, again) }()
 	hand := func(m *received) error {
 		if (m.nilBody || m.err == nil && m.sp == nil) && !j.single {
 			m.discard()
@@ -360,10 +356,15 @@ func (r *runner) fetch(ctx context.Context, s *session, j *job) error {
 		return nil
 	}
 	r.log.Warn("server refused a batch; fetching its messages one by one", "folder", f.name, "uids", len(rest), "error", cerr)
-	for _, u := range rest {
+	r.fetchEach(f, rest)
+	return nil
+}
+
+// fetchEach queues a single fetch of each of uids in f.
+func (r *runner) fetchEach(f *folder, uids []uint32) {
+	for _, u := range uids {
 		r.q.push(&job{kind: jobFetch, f: f, uids: []uint32{u}, single: true})
 	}
-	return nil
 }
 
 // lost puts the unfinished part of j back after a lost connection. A job

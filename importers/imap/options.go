@@ -55,7 +55,7 @@ type Options struct {
 	Account string // archive account; "" means AccountName(User)
 
 	// Include and Exclude are glob patterns on canonical folder names (see
-	// MatchFolder). No Include means every folder.
+	// [archive.MatchFolder]). No Include means every folder.
 	Include, Exclude []string
 
 	Connections int  // parallel connections; default 3

@@ -220,7 +220,7 @@ func (im *importer) session(ctx context.Context) (progressed bool, err error) {
 		var pe *ProtocolError
 		var e *Error
 		switch {
-		case errors.As(err, &e) && e.Temporary() && e.Code != CodeLoginDelay:
+		case errors.As(err, &e) && e.retrySoon():
 			// -ERR [SYS/TEMP] or [IN-USE] to LIST: worth another session
 			// after a pause, like the same answer at login.
 			return false, &sessionLost{fmt.Errorf("listing messages: %w", err)}
@@ -296,7 +296,7 @@ func (im *importer) classifyConnect(err error, first bool) error {
 		// [IN-USE] (a session still holds the maildrop, often our own
 		// broken one) and [SYS/TEMP] pass; [LOGIN-DELAY] is minutes or
 		// more (RFC 2449 §6.5): say so rather than hammer the server.
-		if e.Temporary() && e.Code != CodeLoginDelay {
+		if e.retrySoon() {
 			return &sessionLost{err}
 		}
 		return err

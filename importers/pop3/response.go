@@ -56,6 +56,14 @@ func (e *Error) Temporary() bool {
 	return false
 }
 
+// retrySoon reports whether another session after a short pause may
+// succeed: [IN-USE] and [SYS/TEMP] pass, but [LOGIN-DELAY] lasts minutes
+// or more (RFC 2449 §6.5), so retrying at once would only hammer the
+// server.
+func (e *Error) retrySoon() bool {
+	return e.Temporary() && e.Code != CodeLoginDelay
+}
+
 // ErrAuth is matched by errors.Is for an *Error that refused credentials:
 // one with the [AUTH] code, or any -ERR to PASS, APOP or AUTH that carries
 // no code saying otherwise.
