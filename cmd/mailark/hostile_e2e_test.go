@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -447,29 +446,13 @@ func checkHostileServe(t *testing.T, dir string, cases []*hostileCase) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "--archive", dir, "serve", "--listen", "127.0.0.1:0")
 	cmd.WaitDelay = 5 * time.Second
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	br := bufio.NewReader(stderr)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve: %v", err)
-	}
-	addr := regexp.MustCompile(`imap://(127\.0\.0\.1:\d+)`).FindStringSubmatch(line)
-	if addr == nil {
-		t.Fatalf("serve said %q", line)
-	}
+	addr, br := serveAddr(t, cmd)
 	var logs capped
 	logs.max = 1 << 20
 	logDone := make(chan struct{})
 	go func() { io.Copy(&logs, br); close(logDone) }()
 
-	c, err := imapclient.DialInsecure(addr[1], nil)
+	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,31 @@ import (
 	"github.com/mailark/mailark"
 )
 
+// serveAddr starts cmd, a serve command, and returns the address its first
+// line on stderr announces and the rest of stderr; cmd is killed at the
+// end of the test.
+func serveAddr(t *testing.T, cmd *exec.Cmd) (addr string, rest *bufio.Reader) {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	br := bufio.NewReader(stderr)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	m := regexp.MustCompile(`imap://(127\.0\.0\.1:\d+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("serve said %q", line)
+	}
+	return m[1], br
+}
+
 // TestServeE2E runs the real binary: users add/list/remove, serve, a
 // writer refused while it runs, a client session, SIGTERM.
 func TestServeE2E(t *testing.T) {
@@ -58,20 +83,7 @@ func TestServeE2E(t *testing.T) {
 	}
 
 	cmd := exec.Command(binary, "--archive", dir, "serve", "--listen", "127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	br := bufio.NewReader(stderr)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("serve: %v", err)
-	}
-	m := regexp.MustCompile(`imap://(127\.0\.0\.1:\d+)`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("serve said %q", line)
-	}
+	addr, br := serveAddr(t, cmd)
 	go io.Copy(io.Discard, br)
 
 	// Another writer fails at once, naming the server's pid.
@@ -80,7 +92,7 @@ func TestServeE2E(t *testing.T) {
 		t.Fatalf("import while serving: exit %d: %s", r.code, r.stderr)
 	}
 
-	conn, err := net.DialTimeout("tcp", m[1], 5*time.Second)
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,13 +26,20 @@ func (s limitSession) AppendLimit() uint32 { return s.limit }
 // delimiter) with an APPENDLIMIT.
 func startMem(t *testing.T, limit uint32) string {
 	t.Helper()
+	return startMemWith(t, func(s imapserver.Session) imapserver.Session { return limitSession{s, limit} })
+}
+
+// startMemWith runs go-imap's in-memory server (user carol/secret, '/' as
+// the delimiter) with each session wrapped by wrap.
+func startMemWith(t *testing.T, wrap func(imapserver.Session) imapserver.Session) string {
+	t.Helper()
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser("carol", "secret")
 	u.Create("INBOX", nil)
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return limitSession{mem.NewSession(), limit}, nil, nil
+			return wrap(mem.NewSession()), nil, nil
 		},
 		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}},
 		InsecureAuth: true,

@@ -34,11 +34,7 @@ func TestNetFaults(t *testing.T) {
 	}
 	d := dovecottest.Start(t, dovecottest.Options{Users: users})
 	a := archive.TestArchive(t)
-	var msgs []*testcorpus.Message
-	err := testcorpus.Generate(testcorpus.Options{Seed: 23, Count: 40, BigMessage: 200 << 10}, func(m *testcorpus.Message) error {
-		msgs = append(msgs, m)
-		return nil
-	})
+	msgs, err := testcorpus.All(testcorpus.Options{Seed: 23, Count: 40, BigMessage: 200 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

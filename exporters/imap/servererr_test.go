@@ -3,14 +3,12 @@ package imap
 import (
 	"bytes"
 	"io"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/exporters"
 	"github.com/mailark/mailark/exporters/exportertest"
@@ -93,24 +91,7 @@ func (s *faultSession) Select(mailbox string, o *imap.SelectOptions) (*imap.Sele
 // the faults of f.
 func startFaultMem(t *testing.T, f *exportFaults) string {
 	t.Helper()
-	mem := imapmemserver.New()
-	u := imapmemserver.NewUser("carol", "secret")
-	u.Create("INBOX", nil)
-	mem.AddUser(u)
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &faultSession{Session: mem.NewSession(), f: f}, nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapLiteralPlus: {}},
-		InsecureAuth: true,
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return startMemWith(t, func(s imapserver.Session) imapserver.Session { return &faultSession{Session: s, f: f} })
 }
 
 // onServer counts each message ID per mailbox of the target.

@@ -35,11 +35,7 @@ import (
 func TestNetFaults(t *testing.T) {
 	pf := postfixtest.Start(t)
 	a := archive.TestArchive(t)
-	var msgs []*testcorpus.Message
-	err := testcorpus.Generate(testcorpus.Options{Seed: 29, Count: 40, BigMessage: 200 << 10}, func(m *testcorpus.Message) error {
-		msgs = append(msgs, m)
-		return nil
-	})
+	msgs, err := testcorpus.All(testcorpus.Options{Seed: 29, Count: 40, BigMessage: 200 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

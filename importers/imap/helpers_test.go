@@ -40,11 +40,15 @@ type memServer struct {
 	srv  *imapserver.Server
 	Addr string
 
-	mu     sync.Mutex
-	failNO map[string]map[imap.UID]bool // mailbox -> UIDs whose BODY[] FETCH answers NO
-	delim  rune                         // LIST delimiter to claim; 0: the memserver's '/'
-	names  []string                     // mailboxes, for the custom LIST
-	tokens map[string]string            // bearer tokens accepted by XOAUTH2/OAUTHBEARER
+	mu        sync.Mutex
+	fetchErr  map[string]map[imap.UID]*imap.Error // mailbox -> UIDs whose BODY[] FETCH is refused
+	selectErr map[string]*imap.Error              // mailbox -> answer to SELECT/EXAMINE
+	afterList func()                              // run once, after the first LIST is answered
+	// beforeBody runs once, before the first FETCH of bodies is answered.
+	beforeBody func(mailbox string)
+	delim      rune              // LIST delimiter to claim; 0: the memserver's '/'
+	names      []string          // mailboxes, for the custom LIST
+	tokens     map[string]string // bearer tokens accepted by XOAUTH2/OAUTHBEARER
 
 	selects     atomic.Int64
 	bodyFetches atomic.Int64             // FETCH commands asking for a body
@@ -60,8 +64,7 @@ type memOptions struct {
 
 func startMem(t testing.TB, mo memOptions) *memServer {
 	t.Helper()
-	ms := &memServer{t: t, user: imapmemserver.NewUser(testUser, testPass), failNO: map[string]map[imap.UID]bool{},
-		tokens: map[string]string{}, fetchesBy: map[string]*atomic.Int64{}}
+	ms := &memServer{t: t, user: imapmemserver.NewUser(testUser, testPass), tokens: map[string]string{}, fetchesBy: map[string]*atomic.Int64{}}
 	ms.create("INBOX")
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
@@ -125,13 +128,27 @@ func (ms *memServer) add(mailbox string, raw []byte, flags []string, date time.T
 	return data.UID
 }
 
+// set runs fn (which changes the faults) under the server's lock.
+func (ms *memServer) set(fn func()) {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	fn()
+}
+
+// failFetch makes the BODY[] FETCH of uid answer NO, or no longer.
 func (ms *memServer) failFetch(mailbox string, uid imap.UID, fail bool) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	if ms.failNO[mailbox] == nil {
-		ms.failNO[mailbox] = map[imap.UID]bool{}
+	if ms.fetchErr == nil {
+		ms.fetchErr = map[string]map[imap.UID]*imap.Error{}
 	}
-	ms.failNO[mailbox][uid] = fail
+	if ms.fetchErr[mailbox] == nil {
+		ms.fetchErr[mailbox] = map[imap.UID]*imap.Error{}
+	}
+	ms.fetchErr[mailbox][uid] = nil
+	if fail {
+		ms.fetchErr[mailbox][uid] = &imap.Error{Type: imap.StatusResponseTypeNo, Text: fmt.Sprintf("simulated failure of UID %d", uid)}
+	}
 }
 
 func (ms *memServer) fetches(mailbox string) int64 {
@@ -239,6 +256,12 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 }
 
 func (s *memSession) Select(name string, o *imap.SelectOptions) (*imap.SelectData, error) {
+	s.ms.mu.Lock()
+	e := s.ms.selectErr[name]
+	s.ms.mu.Unlock()
+	if e != nil {
+		return nil, e
+	}
 	s.ms.selects.Add(1)
 	s.mailbox = name
 	return s.UserSession.Select(name, o)
@@ -247,7 +270,12 @@ func (s *memSession) Select(name string, o *imap.SelectOptions) (*imap.SelectDat
 func (s *memSession) List(w *imapserver.ListWriter, ref string, patterns []string, o *imap.ListOptions) error {
 	s.ms.mu.Lock()
 	delim, names := s.ms.delim, append([]string(nil), s.ms.names...)
+	hook := s.ms.afterList
+	s.ms.afterList = nil
 	s.ms.mu.Unlock()
+	if hook != nil {
+		defer hook()
+	}
 	if delim == 0 {
 		return s.UserSession.List(w, ref, patterns, o)
 	}
@@ -259,21 +287,27 @@ func (s *memSession) List(w *imapserver.ListWriter, ref string, patterns []strin
 	return nil
 }
 
+// Fetch answers the refused UIDs' error after sending the others, as a
+// server does that cannot read some messages of a batch.
 func (s *memSession) Fetch(w *imapserver.FetchWriter, set imap.NumSet, o *imap.FetchOptions) error {
 	s.ms.mu.Lock()
 	if c := s.ms.fetchesBy[s.mailbox]; c != nil {
 		c.Add(1)
 	}
-	bad := s.ms.failNO[s.mailbox]
-	var refuse []imap.UID
+	var hook func(string)
+	if len(o.BodySection) > 0 {
+		hook, s.ms.beforeBody = s.ms.beforeBody, nil
+	}
+	bad := s.ms.fetchErr[s.mailbox]
+	var answer *imap.Error
 	uids, isUID := set.(imap.UIDSet)
 	if len(o.BodySection) > 0 && isUID && !uids.Dynamic() {
 		s.ms.bodyFetches.Add(1)
 		var keep imap.UIDSet
 		all, _ := uids.Nums()
 		for _, u := range all {
-			if bad[u] {
-				refuse = append(refuse, u)
+			if e := bad[u]; e != nil {
+				answer = e
 			} else {
 				keep.AddNum(u)
 			}
@@ -281,40 +315,34 @@ func (s *memSession) Fetch(w *imapserver.FetchWriter, set imap.NumSet, o *imap.F
 		set = keep
 	}
 	s.ms.mu.Unlock()
-	if len(refuse) > 0 {
+	if hook != nil {
+		hook(s.mailbox)
+	}
+	if answer != nil {
 		if nums, _ := set.(imap.UIDSet).Nums(); len(nums) > 0 {
 			if err := s.UserSession.Fetch(w, set, o); err != nil {
 				return err
 			}
 		}
-		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: fmt.Sprintf("simulated failure of UID %v", refuse)}
+		return answer
 	}
 	return s.UserSession.Fetch(w, set, o)
 }
 
-// faultProxy forwards TCP connections to a server (internal/faultproxy);
+// startProxy forwards TCP connections to target (internal/faultproxy);
 // plan(n) gives the n-th connection (from 0) its fault: after cut server
 // bytes the connection is closed, after stall server bytes forwarding
 // stops (the connection stays open until the test ends); -1 means never.
-// rate > 0 limits server->client bytes per 10 ms.
-type faultProxy struct {
-	*faultproxy.Proxy
-	conns proxyConns
-}
-
-// proxyConns counts the proxy's connections.
-type proxyConns struct{ p *faultproxy.Proxy }
-
-func (c proxyConns) Load() int64 { return int64(c.p.Stats().Conns) }
-
-func startProxy(t testing.TB, target string, plan func(n int) (cut, stall int64)) *faultProxy {
+func startProxy(t testing.TB, target string, plan func(n int) (cut, stall int64)) *faultproxy.Proxy {
 	t.Helper()
 	return startRateProxy(t, target, plan, 0)
 }
 
-func startRateProxy(t testing.TB, target string, plan func(n int) (cut, stall int64), rate int) *faultProxy {
+// startRateProxy is startProxy with server->client bytes limited to rate
+// per 10 ms if rate > 0.
+func startRateProxy(t testing.TB, target string, plan func(n int) (cut, stall int64), rate int) *faultproxy.Proxy {
 	t.Helper()
-	p := faultproxy.Start(t, target, func(n int) faultproxy.Fault {
+	return faultproxy.Start(t, target, func(n int) faultproxy.Fault {
 		var f faultproxy.Fault
 		if rate > 0 {
 			f.Delay, f.Chunk = 10*time.Millisecond, rate
@@ -330,7 +358,6 @@ func startRateProxy(t testing.TB, target string, plan func(n int) (cut, stall in
 		}
 		return f
 	})
-	return &faultProxy{Proxy: p, conns: proxyConns{p}}
 }
 
 // selfSigned returns a server certificate for 127.0.0.1 and a client

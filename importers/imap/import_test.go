@@ -482,7 +482,7 @@ func TestAuth(t *testing.T) {
 			if !errors.Is(err, ErrAuth) {
 				t.Errorf("err %v, want ErrAuth", err)
 			}
-			if n := p.conns.Load(); n != 1 {
+			if n := p.Stats().Conns; n != 1 {
 				t.Errorf("%d connections: a refused login must not be retried", n)
 			}
 		})

@@ -13,7 +13,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/mailark/mailark/archive"
 	"github.com/mailark/mailark/importers"
 	"github.com/mailark/mailark/internal/dovecottest"
@@ -24,109 +23,6 @@ import (
 // and messages are archived, nothing partial is stored, the report names
 // the folder or UID with the server's answer, and a rerun without the
 // fault completes the job.
-
-// faults are the answers a faultSession gives instead of the memserver's.
-type faults struct {
-	mu        sync.Mutex
-	selectErr map[string]*imap.Error              // mailbox -> answer to SELECT/EXAMINE
-	fetchErr  map[string]map[imap.UID]*imap.Error // mailbox -> UIDs whose BODY[] FETCH is refused
-	afterList func()                              // run once, after the first LIST is answered
-	// beforeBody runs once, before the first FETCH of bodies is answered.
-	beforeBody func(mailbox string)
-}
-
-func (f *faults) set(fn func()) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fn()
-}
-
-// faultSession is the memServer's session with the faults above.
-type faultSession struct {
-	*memSession
-	f *faults
-}
-
-func (s *faultSession) Select(name string, o *imap.SelectOptions) (*imap.SelectData, error) {
-	s.f.mu.Lock()
-	e := s.f.selectErr[name]
-	s.f.mu.Unlock()
-	if e != nil {
-		return nil, e
-	}
-	return s.memSession.Select(name, o)
-}
-
-func (s *faultSession) List(w *imapserver.ListWriter, ref string, patterns []string, o *imap.ListOptions) error {
-	err := s.memSession.List(w, ref, patterns, o)
-	s.f.mu.Lock()
-	hook := s.f.afterList
-	s.f.afterList = nil
-	s.f.mu.Unlock()
-	if hook != nil {
-		hook()
-	}
-	return err
-}
-
-// Fetch answers the refused UIDs' error after sending the others, as a
-// server does that cannot read some messages of a batch.
-func (s *faultSession) Fetch(w *imapserver.FetchWriter, set imap.NumSet, o *imap.FetchOptions) error {
-	s.f.mu.Lock()
-	refuse := s.f.fetchErr[s.mailbox]
-	var hook func(string)
-	if len(o.BodySection) > 0 {
-		hook, s.f.beforeBody = s.f.beforeBody, nil
-	}
-	s.f.mu.Unlock()
-	if hook != nil {
-		hook(s.mailbox)
-	}
-	uids, isUID := set.(imap.UIDSet)
-	if len(refuse) == 0 || len(o.BodySection) == 0 || !isUID || uids.Dynamic() {
-		return s.memSession.Fetch(w, set, o)
-	}
-	nums, _ := uids.Nums()
-	var keep imap.UIDSet
-	var answer *imap.Error
-	for _, u := range nums {
-		if e := refuse[u]; e != nil {
-			answer = e
-		} else {
-			keep.AddNum(u)
-		}
-	}
-	if answer == nil {
-		return s.memSession.Fetch(w, set, o)
-	}
-	if len(keep) > 0 {
-		if err := s.memSession.Fetch(w, keep, o); err != nil {
-			return err
-		}
-	}
-	return answer
-}
-
-// startFaulty serves ms's user through faultSessions and returns the
-// address.
-func startFaulty(t *testing.T, ms *memServer, f *faults) string {
-	t.Helper()
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &faultSession{memSession: &memSession{ms: ms}, f: f}, nil, nil
-		},
-		Caps:         imap.CapSet{imap.CapIMAP4rev1: {}},
-		InsecureAuth: true,
-		Logger:       discardLogger{},
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
-}
 
 // findProblem returns the first problem at where, or fails the test.
 func findProblem(t *testing.T, rep *importers.Report, where string) archive.RunProblem {
@@ -158,10 +54,11 @@ func TestServerErrSelectRefused(t *testing.T) {
 			ms.create("Broken")
 			ms.create("Other")
 			want := fill(ms, map[string]int{"INBOX": 3, "Broken": 4, "Other": 2}, 300)
-			f := &faults{selectErr: map[string]*imap.Error{"Broken": {Type: typ, Text: "simulated: mailbox is locked"}}}
-			addr := startFaulty(t, ms, f)
+			ms.set(func() {
+				ms.selectErr = map[string]*imap.Error{"Broken": {Type: typ, Text: "simulated: mailbox is locked"}}
+			})
 			a := archive.TestArchive(t)
-			o := testOptions(t, addr)
+			o := testOptions(t, ms.Addr)
 
 			sum, rep := mustImport(t, a, o)
 			if rep.New != 5 || rep.Failed != 1 {
@@ -184,7 +81,7 @@ func TestServerErrSelectRefused(t *testing.T) {
 				t.Errorf("Broken has a checkpoint (lastuid %q) although it was never read", v)
 			}
 
-			f.set(func() { f.selectErr = nil })
+			ms.set(func() { ms.selectErr = nil })
 			_, rep = mustImport(t, a, o)
 			if rep.New != 4 || rep.Failed != 0 || len(rep.Problems) != 0 {
 				t.Errorf("rerun %+v %+v, want the 4 messages of Broken", rep.RunCounts, rep.Problems)
@@ -204,10 +101,9 @@ func TestServerErrFetchRefused(t *testing.T) {
 			ms := startMem(t, memOptions{})
 			want := fill(ms, map[string]int{"INBOX": 8}, 300)
 			e := &imap.Error{Type: typ, Text: "simulated: cannot read message"}
-			f := &faults{fetchErr: map[string]map[imap.UID]*imap.Error{"INBOX": {3: e, 6: e}}}
-			addr := startFaulty(t, ms, f)
+			ms.set(func() { ms.fetchErr = map[string]map[imap.UID]*imap.Error{"INBOX": {3: e, 6: e}} })
 			a := archive.TestArchive(t)
-			o := testOptions(t, addr)
+			o := testOptions(t, ms.Addr)
 
 			sum, rep := mustImport(t, a, o)
 			if rep.New != 6 || rep.Failed != 2 {
@@ -233,7 +129,7 @@ func TestServerErrFetchRefused(t *testing.T) {
 				t.Errorf("%d files left in tmp/", n)
 			}
 
-			f.set(func() { f.fetchErr = nil })
+			ms.set(func() { ms.fetchErr = nil })
 			_, rep = mustImport(t, a, o)
 			if rep.New != 2 || rep.Failed != 0 || len(rep.Problems) != 0 {
 				t.Errorf("rerun %+v %+v, want the 2 refused messages", rep.RunCounts, rep.Problems)
@@ -254,14 +150,15 @@ func TestServerErrFolderDeletedAfterList(t *testing.T) {
 	ms.create("Doomed")
 	want := fill(ms, map[string]int{"INBOX": 3, "Doomed": 2}, 300)
 	delete(want, "Doomed")
-	f := &faults{afterList: func() {
-		if err := ms.user.Delete("Doomed"); err != nil {
-			t.Errorf("deleting Doomed: %v", err)
+	ms.set(func() {
+		ms.afterList = func() {
+			if err := ms.user.Delete("Doomed"); err != nil {
+				t.Errorf("deleting Doomed: %v", err)
+			}
 		}
-	}}
-	addr := startFaulty(t, ms, f)
+	})
 	a := archive.TestArchive(t)
-	o := testOptions(t, addr)
+	o := testOptions(t, ms.Addr)
 
 	_, rep := mustImport(t, a, o)
 	if rep.New != 3 || rep.Failed != 1 {
@@ -317,19 +214,20 @@ func TestServerErrExpungedBeforeFetch(t *testing.T) {
 	ms := startMem(t, memOptions{})
 	want := fill(ms, map[string]int{"INBOX": 6}, 300)
 	var gone []byte
-	f := &faults{beforeBody: func(mailbox string) {
-		raw, err := fetchRaw(ms.Addr, mailbox, 4)
-		if err == nil {
-			gone = raw
-			err = expungeUID(ms.Addr, mailbox, 4)
+	ms.set(func() {
+		ms.beforeBody = func(mailbox string) {
+			raw, err := fetchRaw(ms.Addr, mailbox, 4)
+			if err == nil {
+				gone = raw
+				err = expungeUID(ms.Addr, mailbox, 4)
+			}
+			if err != nil {
+				t.Errorf("expunging uid 4: %v", err)
+			}
 		}
-		if err != nil {
-			t.Errorf("expunging uid 4: %v", err)
-		}
-	}}
-	addr := startFaulty(t, ms, f)
+	})
 	a := archive.TestArchive(t)
-	o := testOptions(t, addr)
+	o := testOptions(t, ms.Addr)
 	o.Connections = 1
 
 	sum, rep := mustImport(t, a, o)

@@ -25,11 +25,7 @@ import (
 // receives the summary line.
 func TestNetFaults(t *testing.T) {
 	s := dovecottest.Start(t, dovecottest.Options{})
-	var msgs []*testcorpus.Message
-	err := testcorpus.Generate(testcorpus.Options{Seed: 17, Count: 60, Odd: true, BigMessage: 200 << 10}, func(m *testcorpus.Message) error {
-		msgs = append(msgs, m)
-		return nil
-	})
+	msgs, err := testcorpus.All(testcorpus.Options{Seed: 17, Count: 60, Odd: true, BigMessage: 200 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,7 +174,8 @@ func (r *Row) Run(t testing.TB, p *Proxy, c Case, what string, fn func(ctx conte
 	t.Helper()
 	p.SetPlan(c.Plan)
 	out := Guard(RunLimit, fn)
-	injected := p.Stats().Faults
+	st := p.Stats()
+	injected := st.Faults
 	p.SetPlan(nil)
 	r.Runs++
 	if c.Kind == None {
@@ -190,7 +191,7 @@ func (r *Row) Run(t testing.TB, p *Proxy, c Case, what string, fn func(ctx conte
 		t.Fatalf("the %s hung: %v", what, out.Err)
 	}
 	if injected == 0 {
-		t.Errorf("the fault was not injected; per connection %+v", p.Stats().PerConn)
+		t.Errorf("the fault was not injected; per connection %+v", st.PerConn)
 	}
 	return out
 }

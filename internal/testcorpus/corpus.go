@@ -144,6 +144,16 @@ func Generate(opts Options, fn func(*Message) error) error {
 	return g.run(fn)
 }
 
+// All generates opts.Count messages, as Generate does, and returns them in
+// order.
+func All(opts Options) ([]*Message, error) {
+	var out []*Message
+	if err := Generate(opts, func(m *Message) error { out = append(out, m); return nil }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 type role uint8
 
 const (

@@ -21,8 +21,8 @@ import (
 
 func collect(t testing.TB, opts Options) []*Message {
 	t.Helper()
-	var out []*Message
-	if err := Generate(opts, func(m *Message) error { out = append(out, m); return nil }); err != nil {
+	out, err := All(opts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out) != opts.Count {
@@ -33,9 +33,7 @@ func collect(t testing.TB, opts Options) []*Message {
 
 // corpus1500 is shared by the content tests (generated once, ~0.2 s).
 var corpus1500 = sync.OnceValues(func() ([]*Message, error) {
-	var out []*Message
-	err := Generate(Options{Seed: 42, Count: 1500, Odd: true}, func(m *Message) error { out = append(out, m); return nil })
-	return out, err
+	return All(Options{Seed: 42, Count: 1500, Odd: true})
 })
 
 func shared(t *testing.T) []*Message {
