@@ -78,10 +78,13 @@ rc=0
 t1=$(now_ns)
 [[ -f $TSV ]] || die "the test wrote no TSV (exit $rc); see $LOGS/go-test.log"
 
-BIN=/nonexistent # tree_line: no binary of our own, git's view of the tree
+# tree_line: go test builds its own binary, so git's view of the tree (and
+# not a MAILARK_BIN the caller may have exported).
+# shellcheck disable=SC2034 # read by tree_line (lib.sh)
+BIN=/nonexistent
 seed=$(sed -n 's/.*MAILARK_CRASH_SEED=\([0-9]*\).*/\1/p' "$LOGS/go-test.log" | head -1)
 echo
-echo "mailark $SCRIPT ($(tree_line)); $(machine_line)"
+echo "mailark $SCRIPT ($(MAILARK_BIN='' tree_line)); $(machine_line)"
 echo "$KILLS kill moments per command, MAILARK_CRASH_SEED=${seed:-?}; go test $(secs "$t0" "$t1") s wall, exit $rc"
 echo
 echo "| command | runs | faults injected | lost | duplicated | crashes | hangs | reported uncertain | result |"
